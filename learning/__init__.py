@@ -1,0 +1,180 @@
+"""learning: micro-courses, quizzes, challenge campaigns and points for Party members."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from learning.config import REPO_ROOT, Config, normalise_database_url
+from learning import extensions as ext
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an application.  ``config`` overrides settings read from the environment."""
+    instance_path = Path((config or {}).get("INSTANCE_PATH") or _default_instance_path())
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=False,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(PACKAGE_DIR / "static"),
+    )
+    app.config.update(Config.from_env(instance_path).as_dict())
+    app.config.update(config or {})
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    from learning.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _default_instance_path() -> Path:
+    import os
+
+    return Path(os.environ.get("LEARNING_INSTANCE_PATH") or REPO_ROOT / "instance")
+
+
+def select_locale() -> str:
+    languages = _config_languages()
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    from flask import current_app
+
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _config_languages() -> list[str]:
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from learning.api import register_api
+    import learning.db  # noqa: F401  (registers the SQLite pragmas)
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(REPO_ROOT / "migrations"), compare_type=True)
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "accounts.login"
+    ext.login_manager.login_message_category = "info"
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=select_locale)
+    ext.limiter.init_app(app)
+    register_api(app, ext.api)
+
+    from learning.accounts import models as account_models  # noqa: F401
+    from learning.orgs import models as org_models  # noqa: F401
+    from learning.accounts.views import load_user
+
+    ext.login_manager.user_loader(load_user)
+
+    @ext.login_manager.unauthorized_handler
+    def _unauthorized():
+        from flask import flash, redirect, url_for
+
+        flash(_("Please log in to continue."), "info")
+        return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from learning.accounts.views import bp as accounts_bp
+    from learning.accounts.views import enforce_password_change
+    from learning.orgs.views import bp as orgs_bp
+    from learning.site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(orgs_bp)
+    app.before_request(enforce_password_change)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from learning.api.problems import problem, problem_from_http_exception
+
+    def wants_problem_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        if wants_problem_json():
+            return problem_from_http_exception(error)
+        if isinstance(error, CSRFError):
+            message = _("This form has expired or did not come from this site. Reload the page and try again.")
+            return render_template("errors/error.html", code=400, title=_("Form expired"), message=message), 400
+        titles = {
+            400: _("Bad request"),
+            403: _("Not allowed"),
+            404: _("Page not found"),
+            405: _("Method not allowed"),
+            413: _("Upload too large"),
+            429: _("Too many attempts"),
+        }
+        messages = {
+            403: _("Your account does not have access to this page."),
+            404: _("This page does not exist or is outside the organisations you may see."),
+            429: _("Too many attempts in a short time. Wait a few minutes and try again."),
+        }
+        code = error.code or 500
+        return (
+            render_template(
+                "errors/error.html",
+                code=code,
+                title=titles.get(code, _("Something went wrong")),
+                message=messages.get(code, _("The request could not be completed.")),
+            ),
+            code,
+        )
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        ext.db.session.rollback()
+        if wants_problem_json():
+            return problem(500, "Internal Server Error", _("An unexpected error occurred; it has been logged."))
+        return (
+            render_template(
+                "errors/error.html",
+                code=500,
+                title=_("Something went wrong"),
+                message=_("An unexpected error occurred; it has been logged."),
+            ),
+            500,
+        )
+
+    # Keep werkzeug's own 500 (raised by Flask for errors inside handlers) in our format too.
+    app.register_error_handler(InternalServerError, handle_http_exception)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, get_locale
+
+    from learning import labels
+
+    @app.context_processor
+    def inject():
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "labels": labels,
+        }
+
+    app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
+    app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""

@@ -1,0 +1,248 @@
+"""Account operations: creating accounts, roles, passwords and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from learning.accounts.models import ORG_ROLES, Account, ApiToken, Role, RoleGrant
+from learning.db import utcnow
+from learning.extensions import db
+from learning.orgs.models import Member, Organisation
+from learning.orgs.scoping import Permission, scope_for
+
+MIN_PASSWORD_LENGTH = 8
+TOKEN_PREFIX = "lrn_"
+
+# Checked when the username is unknown so that a failed login takes as long
+# either way and does not reveal which usernames exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A refused account operation.  ``field`` names the form field to blame."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _l("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if password.isdigit() or password.isalpha():
+        return _l("The password needs both letters and digits.")
+    return None
+
+
+def _hash(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, field="password")
+    return _generate_hash(password)
+
+
+def _generate_hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def account_by_username(username: str) -> Account | None:
+    return db.session.scalar(select(Account).where(Account.username == username.strip()))
+
+
+def create_account(
+    username: str,
+    password: str,
+    *,
+    member: Member | None = None,
+    role: Role = Role.MEMBER,
+    organisation: Organisation | None = None,
+    display_name: str | None = None,
+    created_by: Account | None = None,
+    must_change_password: bool = False,
+) -> Account:
+    """Create an account holding ``role``; an account linked to a member is also a member.
+
+    When ``created_by`` is given, the grant is checked against that administrator's scope.
+    """
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise AccountError(_l("A username has 1 to 64 characters."), field="username")
+    if account_by_username(username) is not None:
+        raise AccountError(_l("The username %(u)s is taken.", u=username), field="username")
+    if member is not None and db.session.scalar(select(Account).where(Account.member_id == member.id)):
+        raise AccountError(_l("This member already has an account."), field="member")
+    account = Account(
+        username=username,
+        password_hash=_hash(password),
+        member=member,
+        display_name=display_name,
+        password_changed_at=utcnow(),
+        must_change_password=must_change_password,
+    )
+    if created_by is not None:
+        check_may_grant(created_by, role, organisation, member)
+    db.session.add(account)
+    if member is not None:
+        grant_role(account, Role.MEMBER, granted_by=created_by)
+    if role != Role.MEMBER or member is None:
+        grant_role(account, role, organisation, granted_by=created_by)
+    db.session.flush()
+    return account
+
+
+def check_may_grant(actor: Account, role: Role, organisation: Organisation | None, member: Member | None) -> None:
+    """An administrator may only create accounts for members of their subtree, and only
+    with roles no stronger than their own there (a secretary makes member accounts)."""
+    scope = scope_for(actor)
+    if member is not None and not scope.can_member(Permission.MANAGE_MEMBERS, member):
+        raise AccountError(_l("This member is outside the organisations you manage."), field="member")
+    if role == Role.SUPERADMIN:
+        if not scope.is_global(Permission.MANAGE_SYSTEM):
+            raise AccountError(_l("Only a superadmin can grant the superadmin role."), field="role")
+        return
+    if role == Role.MEMBER:
+        if member is None:
+            raise AccountError(_l("A member account must be linked to a member."), field="member")
+        return
+    needed = Permission.MANAGE_ORGS
+    if organisation is None or not scope.can_org(needed, organisation):
+        raise AccountError(_l("You may not grant this role in that organisation."), field="organisation")
+
+
+def grant_role(account: Account, role: Role, organisation: Organisation | None = None, *, granted_by=None) -> RoleGrant:
+    role = Role(role)
+    if role in ORG_ROLES and organisation is None:
+        raise AccountError(_l("This role needs an organisation."), field="organisation")
+    if role not in ORG_ROLES:
+        organisation = None
+    if role == Role.MEMBER and account.member is None:
+        raise AccountError(_l("A member account must be linked to a member."), field="member")
+    for existing in account.grants:
+        if existing.role == role and existing.organisation_id == (organisation.id if organisation else None):
+            return existing
+    grant = RoleGrant(role=role, organisation=organisation, granted_by_id=granted_by.id if granted_by else None)
+    account.grants.append(grant)
+    db.session.flush()
+    return grant
+
+
+def authenticate(username: str, password: str) -> Account | None:
+    """The account for these credentials, or None; inactive accounts never authenticate."""
+    account = account_by_username(username or "")
+    if account is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(account.password_hash, password or ""):
+        return None
+    if not account.is_active:
+        return None
+    return account
+
+
+def record_login(account: Account) -> None:
+    account.last_login_at = utcnow()
+
+
+def change_password(account: Account, current: str, new: str) -> None:
+    if not check_password_hash(account.password_hash, current or ""):
+        raise AccountError(_l("The current password is wrong."), field="current_password")
+    if current == new:
+        raise AccountError(_l("The new password must differ from the current one."), field="new_password")
+    try:
+        account.password_hash = _hash(new)
+    except AccountError as exc:
+        raise AccountError(exc.message, field="new_password") from None
+    account.password_changed_at = utcnow()
+    account.must_change_password = False
+
+
+def reset_password(actor: Account, account: Account) -> str:
+    """Give ``account`` a random temporary password, returned once; it must be changed at next login."""
+    may = scope_for(actor).is_global(Permission.MANAGE_SYSTEM) or (
+        account.member is not None and scope_for(actor).can_member(Permission.MANAGE_MEMBERS, account.member)
+    )
+    if not may or (account.is_superadmin and not actor.is_superadmin):
+        raise AccountError(_l("You may not reset this account's password."))
+    temporary = generate_temporary_password()
+    account.password_hash = _generate_hash(temporary)
+    account.password_changed_at = utcnow()
+    account.must_change_password = True
+    return temporary
+
+
+def generate_temporary_password() -> str:
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(10))
+        if password_problem(candidate) is None:
+            return candidate
+
+
+# -- API tokens ----------------------------------------------------------------------------
+@dataclass
+class IssuedToken:
+    token: str  # shown once, never stored
+    record: ApiToken
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(account: Account, name: str = "mobile", days: int | None = None) -> IssuedToken:
+    days = days if days is not None else current_app.config["API_TOKEN_DAYS"]
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(
+        account=account,
+        name=name[:100] or "mobile",
+        token_hash=_token_hash(token),
+        prefix=token[: len(TOKEN_PREFIX) + 4],
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(record)
+    db.session.flush()
+    return IssuedToken(token, record)
+
+
+def account_for_token(token: str, now: datetime | None = None) -> tuple[Account, ApiToken] | None:
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    now = now or utcnow()
+    if record is None or not record.is_valid(now) or not record.account.is_active:
+        return None
+    # Writing on every request would serialise API traffic on this row; a minute is precise enough.
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
+    return record.account, record
+
+
+def revoke_token(account: Account, token_id: int) -> bool:
+    record = db.session.get(ApiToken, token_id)
+    if record is None or record.account_id != account.id:
+        return False
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+    return True
+
+
+def active_tokens(account: Account) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+            .order_by(ApiToken.created_at.desc())
+        )
+    )
+
+
+def set_locale(account: Account, locale: str) -> None:
+    account.locale = locale

@@ -1,0 +1,201 @@
+"""Login, logout, the account page, and account administration for members in scope."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from learning import labels
+from learning.accounts import services
+from learning.accounts.forms import AccountCreateForm, ConfirmForm, LoginForm, PasswordChangeForm
+from learning.accounts.models import ORG_ROLES, Account, Role
+from learning.extensions import db, limiter
+from learning.orgs.models import Organisation
+from learning.orgs.scoping import Permission, member_or_404, scope_for
+
+bp = Blueprint("accounts", __name__)
+
+
+def load_user(session_id: str) -> Account | None:
+    """Session ids carry a fragment of the password hash, so changing a password
+    (or an administrator resetting it) ends every other session of the account."""
+    account_id, _sep, _stamp = session_id.partition(".")
+    if not account_id.isdigit():
+        return None
+    account = db.session.get(Account, int(account_id))
+    if account is None or account.get_id() != session_id:
+        return None
+    return account
+
+_PASSWORD_CHANGE_EXEMPT = {"accounts.account", "accounts.logout", "site.set_language", "static", "site.healthz", "site.readyz"}
+
+
+def enforce_password_change():
+    """An account with a temporary password may do nothing until it sets its own."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in _PASSWORD_CHANGE_EXEMPT
+        and not request.path.startswith("/api/")
+    ):
+        flash(_("Set a new password before you continue."), "warning")
+        return redirect(url_for("accounts.account"))
+    return None
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 200)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("site.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        account = services.authenticate(form.username.data, form.password.data)
+        if account is None:
+            error = _("Wrong username or password. After several failed attempts, logging in is paused for a few minutes.")
+        else:
+            session.clear()  # a fresh session on login: no fixation
+            login_user(account)
+            session.permanent = True
+            if account.locale:
+                session["locale"] = account.locale
+            services.record_login(account)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")) or url_for("site.home"))
+    return render_template("accounts/login.html", form=form, error=error)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    ConfirmForm().validate_on_submit() or abort(400)
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.new_password.data)
+        except services.AccountError as exc:
+            getattr(form, exc.field or "new_password").errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            login_user(current_user)  # the session id changed with the password
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("accounts.account"))
+    return render_template(
+        "accounts/account.html",
+        form=form,
+        tokens=services.active_tokens(current_user),
+        revoke_form=ConfirmForm(),
+        labels=labels,
+    )
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    ConfirmForm().validate_on_submit() or abort(400)
+    if not services.revoke_token(current_user, token_id):
+        abort(404)
+    db.session.commit()
+    flash(_("The device has been signed out."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+# -- administration of accounts ----------------------------------------------------------
+def _grantable_roles(actor: Account) -> list[Role]:
+    scope = scope_for(actor)
+    roles = [Role.MEMBER]
+    if scope.has_any(Permission.MANAGE_ORGS):
+        roles += [Role.BRANCH_SECRETARY, Role.REVIEWER, Role.ORG_ADMIN]
+    if scope.is_global(Permission.MANAGE_SYSTEM):
+        roles.append(Role.SUPERADMIN)
+    return roles
+
+
+def _grantable_orgs(actor: Account, member) -> list[Organisation]:
+    """The member's organisation and its ancestors that the actor may grant roles on."""
+    scope = scope_for(actor)
+    ids = member.organisation.ancestor_ids()
+    orgs = db.session.query(Organisation).filter(Organisation.id.in_(ids)).all()
+    return sorted((o for o in orgs if scope.can_org(Permission.MANAGE_ORGS, o)), key=lambda o: o.depth, reverse=True)
+
+
+@bp.route("/admin/members/<int:member_id>/account", methods=["GET", "POST"])
+@login_required
+def create_account(member_id: int):
+    member = member_or_404(current_user, member_id, Permission.MANAGE_MEMBERS)
+    if member.organisation is None or db.session.query(Account).filter_by(member_id=member.id).first():
+        flash(_("This member already has an account."), "warning")
+        return redirect(url_for("orgs.member_detail", member_id=member.id))
+    form = AccountCreateForm()
+    form.role.choices = [(r.value, labels.role(r)) for r in _grantable_roles(current_user)]
+    orgs = _grantable_orgs(current_user, member)
+    form.organisation.choices = [(o.id, o.name) for o in orgs]
+    if request.method == "GET":
+        form.username.data = member.external_id or ""
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        organisation = db.session.get(Organisation, form.organisation.data) if role in ORG_ROLES else None
+        if role in ORG_ROLES and organisation not in orgs:
+            form.organisation.errors.append(_("Choose an organisation you manage."))
+        else:
+            temporary = form.password.data or services.generate_temporary_password()
+            try:
+                created = services.create_account(
+                    form.username.data,
+                    temporary,
+                    member=member,
+                    role=role,
+                    organisation=organisation,
+                    created_by=current_user,
+                    must_change_password=True,
+                )
+            except services.AccountError as exc:
+                db.session.rollback()
+                field = getattr(form, exc.field, None) if exc.field in ("username", "password", "role", "organisation") else None
+                (field.errors if field is not None else form.username.errors).append(str(exc.message))
+            else:
+                db.session.commit()
+                return render_template(
+                    "accounts/credentials.html", account=created, password=temporary, member=member
+                )
+    return render_template("accounts/create.html", form=form, member=member)
+
+
+@bp.route("/admin/accounts/<int:account_id>/reset-password", methods=["POST"])
+@login_required
+def reset_password(account_id: int):
+    ConfirmForm().validate_on_submit() or abort(400)
+    target = db.session.get(Account, account_id)
+    if target is None or target.member is None:
+        abort(404)
+    member_or_404(current_user, target.member_id, Permission.MANAGE_MEMBERS)
+    try:
+        temporary = services.reset_password(current_user, target)
+    except services.AccountError:
+        abort(404)
+    db.session.commit()
+    return render_template("accounts/credentials.html", account=target, password=temporary, member=target.member, reset=True)

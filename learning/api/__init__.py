@@ -1,0 +1,74 @@
+"""The /api/v1 wiring: problem+json errors, bearer-token authentication, OpenAPI.
+
+Feature packages define their own ``api.py`` with a flask-smorest Blueprint and
+register it in :func:`register_api`.  flask-smorest was chosen because the
+marshmallow schemas that validate a request are the ones that document it.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from flask_babel import gettext as _
+from flask_smorest import Api
+
+from learning.api.problems import problem
+
+BEARER = [{"bearerAuth": []}]
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api without its app-wide JSON error handler.
+
+    The application has one error handler that answers problem+json under /api
+    and an HTML page elsewhere; smorest's own would turn every HTML 404 into JSON.
+    """
+
+    def _register_error_handlers(self):
+        return None
+
+
+def current_api_account():
+    return g.get("api_account")
+
+
+def auth_required(blp):
+    """Require a valid bearer token; documents the security scheme on the operation."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            from learning.accounts.services import account_for_token
+            from learning.extensions import db
+
+            header = request.headers.get("Authorization", "")
+            scheme, _sep, token = header.partition(" ")
+            found = account_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            if found is None:
+                db.session.rollback()
+                return problem(
+                    401,
+                    _("Authentication required"),
+                    _("Send a valid token in the Authorization header: Bearer <token>."),
+                    headers={"WWW-Authenticate": 'Bearer realm="learning"'},
+                )
+            g.api_account, g.api_token = found
+            db.session.commit()  # last_used_at
+            return view(*args, **kwargs)
+
+        return blp.doc(security=BEARER)(wrapper)
+
+    return decorator
+
+
+def register_api(app, api: ProblemApi) -> None:
+    from learning.accounts.api import blp as accounts_blp
+    from learning.orgs.api import blp as orgs_blp
+
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from learning.extensions import csrf
+
+    for blp in (accounts_blp, orgs_blp):
+        csrf.exempt(blp)  # bearer tokens, never cookies: no cross-site request can carry them
+        api.register_blueprint(blp)

@@ -1,0 +1,65 @@
+"""RFC 7807 problem+json responses for the JSON API."""
+from __future__ import annotations
+
+import json
+
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MIME = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
+            headers: dict | None = None, type_: str = "about:blank") -> Response:
+    body = {"type": type_, "title": str(title), "status": status}
+    if detail:
+        body["detail"] = str(detail)
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_validation_errors(messages) -> dict[str, list[str]]:
+    """webargs nests errors by location ({"json": {"field": [...]}}); clients want fields.
+
+    Nested fields become dotted paths ("address.city"); list items their index.
+    """
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "_body", []).extend(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(prefix, item)
+        else:
+            flat.setdefault(prefix or "_body", []).append(str(value))
+
+    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "path", "view_args", "cookies", "querystring"}:
+        for location_errors in messages.values():
+            walk("", location_errors)
+    else:
+        walk("", messages)
+    return flat
+
+
+def problem_from_http_exception(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    errors = None
+    messages = data.get("errors") or data.get("messages")
+    if messages:
+        errors = flatten_validation_errors(messages)
+    detail = data.get("message") or error.description
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 429:
+        retry = error.get_headers()
+        headers.update({k: v for k, v in retry if k.lower() == "retry-after"})
+    return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)

@@ -1,0 +1,136 @@
+"""Configuration, read once from ``LEARNING_*`` environment variables.
+
+Everything an operator may change is an environment variable so that the same
+code runs under ``make run``, in CI and behind gunicorn without edited files.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"LEARNING_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    return default if value is None else value.strip().lower() in _TRUE
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in the instance folder, creating it once.
+
+    A constant in the code would let anyone forge sessions; a key generated per
+    process would log everybody out on restart and differ between gunicorn
+    workers.  ``O_EXCL`` makes the first worker win when several start at once.
+    """
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = key_file.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        # An empty file means another process is writing it right now.
+        import time
+
+        for _ in range(50):
+            time.sleep(0.05)
+            key = key_file.read_text(encoding="ascii").strip()
+            if key:
+                return key
+        raise RuntimeError(f"{key_file} is empty; delete it to generate a new key")
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    return key
+
+
+class Config:
+    """All settings of one application instance.
+
+    Built from the environment by :meth:`from_env`; tests pass overrides to
+    ``create_app`` instead of setting environment variables.
+    """
+
+    def __init__(self, instance_path: Path):
+        self.INSTANCE_PATH = str(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            _env("DATABASE_URL", f"sqlite:///{instance_path / 'learning.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        secret = _env("SECRET_KEY")
+        self.SECRET_KEY = secret or load_or_create_secret_key(instance_path)
+        self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+        self.BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh_Hans_CN")
+        self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
+        self.LANGUAGES = ["zh_Hans_CN", "en"]
+        self.CONTENT_DIR = _env("CONTENT_DIR", str(REPO_ROOT / "content"))
+
+        # Sessions and cookies.  Secure cookies are the default; ``make run``
+        # serves plain http on 127.0.0.1 and turns them off explicitly.
+        secure = _env_bool("SESSION_COOKIE_SECURE", True)
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=int(_env("SESSION_HOURS", "12")))
+
+        # Rate limits: memory for one process, Redis when several workers share them.
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
+
+        # werkzeug's scrypt by default; the test suite picks a cheaper method for speed.
+        self.PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")
+        self.API_TOKEN_DAYS = int(_env("API_TOKEN_DAYS", "90"))
+        self.PAGE_SIZE = int(_env("PAGE_SIZE", "20"))
+
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "learning API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+
+        self.WTF_CSRF_TIME_LIMIT = None  # the session's lifetime bounds the token
+
+    @classmethod
+    def from_env(cls, instance_path: Path) -> "Config":
+        return cls(instance_path)
+
+    def validate(self) -> list[str]:
+        """Problems an operator must fix; empty when the configuration is sane."""
+        problems = []
+        try:
+            ZoneInfo(self.TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"LEARNING_TIMEZONE={self.TIMEZONE!r} is not a known time zone")
+        if self.BABEL_DEFAULT_LOCALE not in self.LANGUAGES:
+            problems.append(
+                f"LEARNING_DEFAULT_LOCALE={self.BABEL_DEFAULT_LOCALE!r} is not one of {self.LANGUAGES}"
+            )
+        return problems
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

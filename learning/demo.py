@@ -1,0 +1,113 @@
+"""Loading the demo software park from ``content/demo/``.
+
+Idempotent: organisations and members are matched by external id and accounts by
+username, so running it again changes nothing and never resets a password that a
+demo user has since changed.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+
+from learning.accounts import services as accounts
+from learning.accounts.models import Role
+from learning.extensions import db
+from learning.orgs import services as orgs
+from learning.orgs.models import MemberStatus, Organisation, OrgKind
+
+
+class DemoDataError(ValueError):
+    """The demo files are inconsistent; the message names the file and entry."""
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    note: str
+
+
+@dataclass
+class DemoResult:
+    organisations_created: int
+    members_created: int
+    accounts_created: int
+    logins: list[DemoLogin]
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(select(func.count()).select_from(Organisation)) == 0
+
+
+def load_demo(content_dir: str | Path) -> DemoResult:
+    """Create what is missing of the demo data, in one transaction."""
+    base = Path(content_dir) / "demo"
+    try:
+        result = _load(base)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
+
+
+def _load(base: Path) -> DemoResult:
+    created_orgs = 0
+    tree = yaml.safe_load((base / "organisations.yaml").read_text(encoding="utf-8"))
+
+    def walk(nodes, parent):
+        nonlocal created_orgs
+        for node in nodes or []:
+            org = orgs.org_by_external_id(node["id"])
+            if org is None:
+                org = orgs.create_organisation(
+                    node["name"], OrgKind(node["kind"]), parent, external_id=node["id"], joint=bool(node.get("joint"))
+                )
+                created_orgs += 1
+            walk(node.get("children"), org)
+
+    walk(tree, None)
+
+    created_members = 0
+    with (base / "members.csv").open(encoding="utf-8", newline="") as fh:
+        for line_no, row in enumerate(csv.DictReader(fh), start=2):
+            if orgs.member_by_external_id(row["external_id"]) is not None:
+                continue
+            org = orgs.org_by_external_id(row["organisation"])
+            if org is None:
+                raise DemoDataError(f"members.csv line {line_no}: unknown organisation {row['organisation']!r}")
+            orgs.create_member(
+                row["name"],
+                org,
+                MemberStatus(row["status"]),
+                external_id=row["external_id"],
+                joined_on=date.fromisoformat(row["joined_on"]) if row["joined_on"] else None,
+            )
+            created_members += 1
+
+    created_accounts = 0
+    logins = []
+    for entry in yaml.safe_load((base / "accounts.yaml").read_text(encoding="utf-8")):
+        logins.append(DemoLogin(entry["username"], entry["password"], entry["role"], entry.get("note", "")))
+        if accounts.account_by_username(entry["username"]) is not None:
+            continue
+        member = orgs.member_by_external_id(entry["member"]) if entry.get("member") else None
+        organisation = orgs.org_by_external_id(entry["organisation"]) if entry.get("organisation") else None
+        if entry.get("member") and member is None:
+            raise DemoDataError(f"accounts.yaml {entry['username']}: unknown member {entry['member']!r}")
+        accounts.create_account(
+            entry["username"],
+            entry["password"],
+            member=member,
+            role=Role(entry["role"]),
+            organisation=organisation,
+            display_name=entry.get("display_name"),
+        )
+        created_accounts += 1
+    return DemoResult(created_orgs, created_members, created_accounts, logins)

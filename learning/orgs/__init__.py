@@ -1,0 +1,1 @@
+"""The organisation tree, members, and the scoping rule every feature uses."""

@@ -1,0 +1,131 @@
+"""Operations on the organisation tree and members: the only code that changes them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import String, case, func, literal, or_, select, update
+
+from learning.extensions import db
+from learning.orgs.models import ALLOWED_CHILDREN, Member, MemberStatus, Organisation, OrgKind
+from learning.orgs.scoping import in_subtree
+
+
+class OrgError(ValueError):
+    """A change to the tree that would break it; the message is for the user."""
+
+
+def _check_kind(kind: OrgKind, parent: Organisation | None) -> None:
+    parent_kind = parent.kind if parent is not None else None
+    if kind not in ALLOWED_CHILDREN[parent_kind]:
+        raise OrgError(f"a {kind.value} cannot sit under {parent_kind.value if parent_kind else 'the top level'}")
+
+
+def create_organisation(
+    name: str,
+    kind: OrgKind,
+    parent: Organisation | None = None,
+    *,
+    external_id: str | None = None,
+    joint: bool = False,
+) -> Organisation:
+    """Add an organisation; its path needs its id, so it is flushed first."""
+    kind = OrgKind(kind)
+    _check_kind(kind, parent)
+    if joint and kind != OrgKind.BRANCH:
+        raise OrgError("only a branch can be a joint branch")
+    org = Organisation(name=name, kind=kind, parent=parent, external_id=external_id, joint=joint, path="")
+    db.session.add(org)
+    db.session.flush()
+    org.path = f"{parent.path if parent else '/'}{org.id}/"
+    org.depth = (parent.depth + 1) if parent else 0
+    db.session.flush()
+    return org
+
+
+def move_organisation(org: Organisation, new_parent: Organisation | None) -> None:
+    """Re-hang ``org`` and its whole subtree under ``new_parent`` in one UPDATE."""
+    if new_parent is not None and new_parent.path.startswith(org.path):
+        raise OrgError("an organisation cannot move under itself")
+    _check_kind(org.kind, new_parent)
+    old_path = org.path
+    new_path = f"{new_parent.path if new_parent else '/'}{org.id}/"
+    depth_change = ((new_parent.depth + 1) if new_parent else 0) - org.depth
+    db.session.flush()
+    db.session.execute(
+        update(Organisation)
+        .where(in_subtree(Organisation.path, old_path))
+        .values(
+            path=literal(new_path, String) + func.substr(Organisation.path, len(old_path) + 1, type_=String),
+            depth=Organisation.depth + depth_change,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    org.parent = new_parent
+    db.session.flush()
+    db.session.expire_all()
+
+
+def create_member(
+    name: str,
+    organisation: Organisation,
+    status: MemberStatus = MemberStatus.FULL,
+    *,
+    external_id: str | None = None,
+    joined_on: date | None = None,
+) -> Member:
+    member = Member(
+        name=name,
+        organisation=organisation,
+        status=MemberStatus(status),
+        external_id=external_id,
+        joined_on=joined_on,
+        active=True,
+    )
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def org_by_external_id(external_id: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.external_id == external_id))
+
+
+def member_by_external_id(external_id: str) -> Member | None:
+    return db.session.scalar(select(Member).where(Member.external_id == external_id))
+
+
+@dataclass
+class OrgSummary:
+    organisation: Organisation
+    member_count: int
+    child_count: int
+
+
+def summarise_siblings(orgs: list[Organisation]) -> list[OrgSummary]:
+    """Child counts and active-member counts of whole subtrees for a page of siblings.
+
+    Siblings' subtrees are disjoint, so one CASE over the path ranges assigns
+    each member to exactly one listed organisation: two queries for the page,
+    not two per organisation.
+    """
+    if not orgs:
+        return []
+    ids = [o.id for o in orgs]
+    child_counts = dict(
+        db.session.execute(
+            select(Organisation.parent_id, func.count())
+            .where(Organisation.parent_id.in_(ids))
+            .group_by(Organisation.parent_id)
+        ).all()
+    )
+    bucket = case(*((in_subtree(Organisation.path, o.path), o.id) for o in orgs), else_=None)
+    member_counts = dict(
+        db.session.execute(
+            select(bucket.label("bucket"), func.count(Member.id))
+            .join(Member, Member.organisation_id == Organisation.id)
+            .where(Member.active.is_(True), or_(*(in_subtree(Organisation.path, o.path) for o in orgs)))
+            .group_by("bucket")
+        ).all()
+    )
+    return [OrgSummary(o, member_counts.get(o.id, 0), child_counts.get(o.id, 0)) for o in orgs]

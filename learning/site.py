@@ -1,0 +1,54 @@
+"""Pages that belong to no single feature: the member's home, language switch, health checks."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+from urllib.parse import urlsplit
+
+from learning.extensions import csrf, db
+
+bp = Blueprint("site", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("site/home.html", account=current_user)
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Remember the chosen language in the session (and on the account when logged in)."""
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+        if current_user.is_authenticated:
+            from learning.accounts.services import set_locale
+
+            set_locale(current_user, code)
+            db.session.commit()
+    target = request.referrer or ""
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        target = ""
+    return redirect(target or url_for("site.home"))
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():
+    """The process is up; says nothing about its dependencies."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@csrf.exempt
+def readyz():
+    """Ready to serve: the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means not ready
+        current_app.logger.warning("readiness check failed: %s", exc)
+        db.session.rollback()
+        return jsonify(status="unavailable", checks={"database": "unreachable"}), 503
+    return jsonify(status="ok", checks={"database": "ok"})

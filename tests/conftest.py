@@ -1,0 +1,188 @@
+"""Fixtures: one application per test session on SQLite or PostgreSQL, cleaned after each test.
+
+``LEARNING_TEST_DB`` chooses the database (``sqlite`` or ``postgresql``); ``make test`` runs
+the whole suite once with each.  Tests commit for real (threads and a live server share the
+database), so every table is emptied after each test instead of rolling back.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from learning import create_app
+from learning.extensions import db as _db
+from learning.extensions import limiter
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DB_KIND = os.environ.get("LEARNING_TEST_DB", "sqlite")
+PG_URL = os.environ.get("LEARNING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgresql_url() -> str:
+    from learning.config import normalise_database_url
+
+    return normalise_database_url(PG_URL)
+
+
+def postgresql_problem() -> str | None:
+    try:
+        engine = sa.create_engine(postgresql_url(), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if DB_KIND == "postgresql":
+        problem = postgresql_problem()
+        if problem:
+            message = f"PostgreSQL at {PG_URL} does not answer ({problem}); start it or set LEARNING_TEST_DATABASE_URL"
+            if IN_CI:
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        return postgresql_url()
+    if DB_KIND != "sqlite":
+        pytest.fail(f"LEARNING_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}", pytrace=False)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "LOGIN_RATE_LIMIT": "5 per minute",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
+        }
+    )
+    with application.app_context():
+        _drop_everything()
+        _db.create_all()
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _drop_everything():
+    """Drop every table, including ones left by an older schema or by Alembic."""
+    engine = _db.engine
+    meta = sa.MetaData()
+    meta.reflect(bind=engine)
+    meta.drop_all(bind=engine)
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Empty every table and forget rate-limit hits after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+        limiter.reset()
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str) -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, username: str, password: str, *, follow=False):
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=follow
+    )
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements run inside a ``with count_queries() as counter`` block."""
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        engine = _db.engine
+        sa.event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before)
+
+    return counter
+
+
+@pytest.fixture(scope="session")
+def live_server_factory():
+    """Serve an app on a free loopback port in a thread; used by browser and multi-client tests."""
+    servers = []
+
+    def start(application):
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def tree(db):
+    """The small tree of tests/factories.py, as plain ids."""
+    from tests.factories import build_tree
+
+    return build_tree().ids()
