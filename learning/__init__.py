@@ -117,6 +117,7 @@ def _register_error_handlers(app: Flask) -> None:
         if wants_problem_json():
             return problem_from_http_exception(error)
         if isinstance(error, CSRFError):
+            app.logger.warning("CSRF refused: %s", error.description)
             message = _("This form has expired or did not come from this site. Reload the page and try again.")
             return render_template("errors/error.html", code=400, title=_("Form expired"), message=message), 400
         titles = {
@@ -176,5 +177,14 @@ def _register_template_helpers(app: Flask) -> None:
             "labels": labels,
         }
 
+    def page_url(page: int) -> str:
+        """The current page's URL with its query string kept and only ``page`` changed."""
+        from flask import url_for
+
+        args = request.args.to_dict()
+        args["page"] = page
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""

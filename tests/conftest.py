@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from learning import create_app
@@ -56,6 +57,19 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own application context, as it would in a server.
+
+    Flask reuses an already pushed context of the same app, so without this a test
+    holding ``db`` open would share ``g`` (the logged-in user, cached scopes, the
+    CSRF token) and the database session between its requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
@@ -72,6 +86,7 @@ def app(database_url, tmp_path_factory):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
         }
     )
+    application.test_client_class = FreshContextClient
     with application.app_context():
         _drop_everything()
         _db.create_all()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -101,7 +101,7 @@ def account():
             getattr(form, exc.field or "new_password").errors.append(str(exc.message))
         else:
             db.session.commit()
-            login_user(current_user)  # the session id changed with the password
+            login_user(current_user._get_current_object())  # the session id changed with the password
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("accounts.account"))
     return render_template(
@@ -179,9 +179,9 @@ def create_account(member_id: int):
                 (field.errors if field is not None else form.username.errors).append(str(exc.message))
             else:
                 db.session.commit()
-                return render_template(
+                return _no_store(render_template(
                     "accounts/credentials.html", account=created, password=temporary, member=member
-                )
+                ))
     return render_template("accounts/create.html", form=form, member=member)
 
 
@@ -198,4 +198,13 @@ def reset_password(account_id: int):
     except services.AccountError:
         abort(404)
     db.session.commit()
-    return render_template("accounts/credentials.html", account=target, password=temporary, member=target.member, reset=True)
+    return _no_store(
+        render_template("accounts/credentials.html", account=target, password=temporary, member=target.member, reset=True)
+    )
+
+
+def _no_store(html: str):
+    """Pages that show a password must not stay in a browser's or proxy's cache."""
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
