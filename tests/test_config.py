@@ -1,0 +1,48 @@
+"""Configuration from LEARNING_* variables, and the secret key kept in the instance folder."""
+import stat
+
+from learning import create_app
+from learning.config import Config, load_or_create_secret_key
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = load_or_create_secret_key(tmp_path)
+    assert len(first) == 64
+    assert load_or_create_secret_key(tmp_path) == first
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_defaults(monkeypatch, tmp_path):
+    for name in ("LEARNING_DATABASE_URL", "LEARNING_SECRET_KEY", "LEARNING_TIMEZONE", "LEARNING_DEFAULT_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    config = Config(tmp_path)
+    assert config.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'learning.db'}"
+    assert config.TIMEZONE == "Asia/Shanghai" and config.BABEL_DEFAULT_LOCALE == "zh_Hans_CN"
+    assert config.SECRET_KEY == (tmp_path / "secret_key").read_text()
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.validate() == []
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEARNING_DATABASE_URL", "postgresql://u@db:5432/learning")
+    monkeypatch.setenv("LEARNING_SECRET_KEY", "from-env")
+    monkeypatch.setenv("LEARNING_TIMEZONE", "Asia/Urumqi")
+    monkeypatch.setenv("LEARNING_SESSION_COOKIE_SECURE", "0")
+    config = Config(tmp_path)
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db:5432/learning"
+    assert config.SECRET_KEY == "from-env" and not (tmp_path / "secret_key").exists()
+    assert config.TIMEZONE == "Asia/Urumqi" and config.SESSION_COOKIE_SECURE is False
+
+
+def test_bad_values_are_reported(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEARNING_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("LEARNING_DEFAULT_LOCALE", "fr")
+    problems = Config(tmp_path).validate()
+    assert len(problems) == 2 and "Mars/Olympus" in problems[0]
+
+
+def test_create_app_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEARNING_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
+    assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
