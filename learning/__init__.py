@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from learning.config import REPO_ROOT, Config, normalise_database_url
 from learning import extensions as ext
@@ -161,9 +161,6 @@ def _register_error_handlers(app: Flask) -> None:
             ),
             500,
         )
-
-    # Keep werkzeug's own 500 (raised by Flask for errors inside handlers) in our format too.
-    app.register_error_handler(InternalServerError, handle_http_exception)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -49,7 +49,7 @@ def load_or_create_secret_key(instance_path: Path) -> str:
             key = key_file.read_text(encoding="ascii").strip()
             if key:
                 return key
-        raise RuntimeError(f"{key_file} is empty; delete it to generate a new key")
+        raise RuntimeError(f"{key_file} is empty; delete it to generate a new key") from None
     key = secrets.token_hex(32)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key)

@@ -1,6 +1,4 @@
 """Chinese first: every user-facing string is in the catalogue, translated, and the catalogue compiles."""
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from learning import labels
 from learning.accounts import services
@@ -139,7 +140,7 @@ def _grantable_orgs(actor: Account, member) -> list[Organisation]:
     """The member's organisation and its ancestors that the actor may grant roles on."""
     scope = scope_for(actor)
     ids = member.organisation.ancestor_ids()
-    orgs = db.session.query(Organisation).filter(Organisation.id.in_(ids)).all()
+    orgs = db.session.scalars(select(Organisation).where(Organisation.id.in_(ids))).all()
     return sorted((o for o in orgs if scope.can_org(Permission.MANAGE_ORGS, o)), key=lambda o: o.depth, reverse=True)
 
 
@@ -147,7 +148,7 @@ def _grantable_orgs(actor: Account, member) -> list[Organisation]:
 @login_required
 def create_account(member_id: int):
     member = member_or_404(current_user, member_id, Permission.MANAGE_MEMBERS)
-    if member.organisation is None or db.session.query(Account).filter_by(member_id=member.id).first():
+    if db.session.scalar(select(Account.id).where(Account.member_id == member.id)) is not None:
         flash(_("This member already has an account."), "warning")
         return redirect(url_for("orgs.member_detail", member_id=member.id))
     form = AccountCreateForm()

@@ -62,7 +62,6 @@ class Organisation(db.Model):
 
     parent: Mapped["Organisation | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Organisation"]] = relationship(back_populates="parent", order_by="Organisation.name")
-    members: Mapped[list["Member"]] = relationship(back_populates="organisation", lazy="dynamic")
 
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to and including this organisation, read off the path."""
@@ -86,7 +85,9 @@ class Member(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    organisation: Mapped[Organisation] = relationship(back_populates="members")
+    # No reverse collection on Organisation: a committee's members are a scoped query
+    # (orgs.scoping), never a list loaded into memory.
+    organisation: Mapped[Organisation] = relationship()
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.name!r}>"

@@ -12,7 +12,7 @@ def _create(client, member_id, **data):
 
 
 def _member_without_account(db, tree, key):
-    from learning.orgs.models import Member, Organisation
+    from learning.orgs.models import Organisation
     from learning.orgs.services import create_member
 
     org = db.session.get(Organisation, tree["orgs"][key])
