@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
 
     from learning.accounts import models as account_models  # noqa: F401
     from learning.orgs import models as org_models  # noqa: F401
+    from learning.points import models as points_models  # noqa: F401
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

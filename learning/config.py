@@ -68,7 +68,11 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             _env("DATABASE_URL", f"sqlite:///{instance_path / 'learning.db'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "pool_size": int(_env("DB_POOL_SIZE", "10")),
+            "max_overflow": int(_env("DB_MAX_OVERFLOW", "10")),
+        }
         secret = _env("SECRET_KEY")
         self.SECRET_KEY = secret or load_or_create_secret_key(instance_path)
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")

@@ -84,6 +84,8 @@ def app(database_url, tmp_path_factory):
             "RATELIMIT_STORAGE_URI": "memory://",
             "LOGIN_RATE_LIMIT": "5 per minute",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
+            # Race tests hold 20 connections at once.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 25, "max_overflow": 10},
         }
     )
     application.test_client_class = FreshContextClient
@@ -112,15 +114,20 @@ def _clean(request):
         return
     app = request.getfixturevalue("app")
     with app.app_context():
-        _db.session.remove()
-        tables = list(reversed(_db.metadata.sorted_tables))
-        with _db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+        empty_database()
         limiter.reset()
+
+
+def empty_database():
+    """Delete every row of every table (inside an application context)."""
+    _db.session.remove()
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture

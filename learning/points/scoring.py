@@ -1,0 +1,101 @@
+"""The scoring policy of content/points/scoring.yaml: organisation scores, stars and grade bands."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class Policy:
+    per_member: float
+    participation: float
+    own: float
+    appraised_statuses: tuple[str, ...]
+    stars: tuple[tuple[int, float], ...]  # (stars, lowest score), best first
+    excellent_share: float
+    basic_below_percentile: float
+    unqualified_points_below: int
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> Policy:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    weights = data["weights"]
+    grades = data["grades"]
+    return Policy(
+        per_member=float(weights["per_member"]),
+        participation=float(weights["participation"]),
+        own=float(weights["own"]),
+        appraised_statuses=tuple(data["appraised_statuses"]),
+        stars=tuple(sorted(((int(k), float(v)) for k, v in data["stars"].items()), reverse=True)),
+        excellent_share=float(grades["excellent_share"]),
+        basic_below_percentile=float(grades["basic_below_percentile"]),
+        unqualified_points_below=int(grades["unqualified_points_below"]),
+    )
+
+
+def policy() -> Policy:
+    return _load(str(Path(current_app.config["CONTENT_DIR"]) / "points" / "scoring.yaml"))
+
+
+@dataclass
+class OrgFigures:
+    """The raw figures of one organisation's subtree for a period."""
+
+    member_count: int = 0  # appraised members now in the subtree
+    active_members: int = 0  # of those, members with points earned in the subtree
+    member_points: int = 0  # members' points earned in the subtree
+    own_points: int = 0  # the organisations' own points
+    branch_count: int = 0
+
+    def add(self, other: "OrgFigures") -> None:
+        self.member_count += other.member_count
+        self.active_members += other.active_members
+        self.member_points += other.member_points
+        self.own_points += other.own_points
+        self.branch_count += other.branch_count
+
+    @property
+    def points_per_member(self) -> float:
+        return self.member_points / self.member_count if self.member_count else 0.0
+
+    @property
+    def participation(self) -> float:
+        """Share of appraised members with points, 0–100."""
+        return 100.0 * self.active_members / self.member_count if self.member_count else 0.0
+
+    @property
+    def own_per_branch(self) -> float:
+        return self.own_points / max(self.branch_count, 1)
+
+
+def org_score(figures: OrgFigures, p: Policy | None = None) -> float:
+    p = p or policy()
+    return round(
+        p.per_member * figures.points_per_member
+        + p.participation * figures.participation
+        + p.own * figures.own_per_branch,
+        2,
+    )
+
+
+def stars_for(score: float, p: Policy | None = None) -> int:
+    p = p or policy()
+    for stars, lowest in p.stars:
+        if score >= lowest:
+            return stars
+    return 1
+
+
+def rank_with_ties(scores: list[float]) -> list[int]:
+    """Competition ranking of scores already sorted best first: 1, 2, 2, 4."""
+    ranks, previous = [], None
+    for position, score in enumerate(scores, start=1):
+        if score != previous:
+            current, previous = position, score
+        ranks.append(current)
+    return ranks

@@ -1,0 +1,550 @@
+"""The points ledger's operations.  :func:`award` is the only way points are created.
+
+Every function leaves its changes in the caller's transaction; the caller commits once.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import yaml
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.exc import IntegrityError
+
+from learning.db import utcnow
+from learning.extensions import db
+from learning.orgs.models import Member, Organisation
+from learning.points import periods
+from learning.points.models import (
+    ActorKind,
+    CapCounter,
+    Dispute,
+    DisputeStatus,
+    LedgerEntry,
+    MemberTotal,
+    OrgTotal,
+    Period,
+    PointRule,
+    RuleSetting,
+    Subject,
+)
+
+
+class PointsError(ValueError):
+    """A refused points operation; ``message`` is for the user, ``field`` names the input to blame."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class AwardResult:
+    entry: LedgerEntry | None
+    created: bool
+    points: int
+    requested: int
+    capped: bool
+
+
+# -- rules ---------------------------------------------------------------------------------
+def load_rules(path: str | Path) -> int:
+    """Create the rules of ``rules.yaml`` that do not exist yet, each with a default setting.
+
+    Existing rules keep their settings: administrators' changes are never overwritten by a
+    re-import.  Returns the number of rules created.
+    """
+    created = 0
+    for spec in yaml.safe_load(Path(path).read_text(encoding="utf-8")):
+        rule = rule_by_code(spec["code"])
+        if rule is None:
+            rule = PointRule(
+                code=spec["code"],
+                subject=Subject(spec["subject"]),
+                name=spec["name"],
+                name_en=spec.get("name_en", spec["name"]),
+                unit=spec.get("unit"),
+                manual=bool(spec.get("manual", False)),
+                sign=int(spec.get("sign", 1)),
+                variants=spec.get("variants"),
+            )
+            db.session.add(rule)
+            db.session.flush()
+            db.session.add(
+                RuleSetting(
+                    rule_id=rule.id,
+                    points=int(spec["points"]),
+                    daily_cap=spec.get("daily_cap"),
+                    period_cap=spec.get("period_cap"),
+                    cap_period=spec.get("cap_period", "month"),
+                    note="rules.yaml",
+                )
+            )
+            created += 1
+    db.session.flush()
+    return created
+
+
+def rule_by_code(code: str) -> PointRule | None:
+    return db.session.scalar(select(PointRule).where(PointRule.code == code))
+
+
+def effective_setting(rule: PointRule, organisation: Organisation | None, on: date) -> RuleSetting | None:
+    """The newest valid setting of the deepest organisation on ``organisation``'s path."""
+    ancestors = organisation.ancestor_ids() if organisation is not None else []
+    rows = db.session.scalars(
+        select(RuleSetting)
+        .where(
+            RuleSetting.rule_id == rule.id,
+            (RuleSetting.organisation_id.is_(None)) | (RuleSetting.organisation_id.in_(ancestors or [-1])),
+            (RuleSetting.starts_on.is_(None)) | (RuleSetting.starts_on <= on),
+            (RuleSetting.ends_on.is_(None)) | (RuleSetting.ends_on >= on),
+        )
+        .order_by(RuleSetting.id.desc())
+    ).all()
+    if not rows:
+        return None
+    depth = {org_id: i for i, org_id in enumerate(ancestors)}
+    return max(rows, key=lambda s: (depth.get(s.organisation_id, -1), s.id))
+
+
+def change_setting(
+    rule: PointRule,
+    *,
+    actor,
+    organisation: Organisation | None,
+    points: int,
+    daily_cap: int | None = None,
+    period_cap: int | None = None,
+    cap_period: str = "month",
+    active: bool = True,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    note: str | None = None,
+) -> RuleSetting:
+    """Add a new version of a rule's values for a subtree (None: everyone)."""
+    if rule.manual:
+        raise PointsError(_l("A manual rule has no fixed value to change."), field="points")
+    if points < 0 and rule.sign > 0:
+        raise PointsError(_l("Points must not be negative."), field="points")
+    for cap, field in ((daily_cap, "daily_cap"), (period_cap, "period_cap")):
+        if cap is not None and cap < 0:
+            raise PointsError(_l("A cap must not be negative."), field=field)
+    if cap_period not in ("month", "quarter", "year"):
+        raise PointsError(_l("Choose month, quarter or year."), field="cap_period")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise PointsError(_l("The end date is before the start date."), field="ends_on")
+    setting = RuleSetting(
+        rule_id=rule.id,
+        organisation_id=organisation.id if organisation else None,
+        points=points,
+        daily_cap=daily_cap,
+        period_cap=period_cap,
+        cap_period=cap_period,
+        active=active,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        note=note,
+        created_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(setting)
+    db.session.flush()
+    return setting
+
+
+# -- the award -------------------------------------------------------------------------------
+def award(
+    rule_code: str,
+    *,
+    source_key: str,
+    member: Member | None = None,
+    organisation: Organisation | None = None,
+    occurred_at: datetime | None = None,
+    quantity: float | Decimal | None = None,
+    variant: str | None = None,
+    points: int | None = None,
+    title: str | None = None,
+    reason: str | None = None,
+    actor=None,
+    actor_kind: ActorKind = ActorKind.SYSTEM,
+) -> AwardResult:
+    """Award the points of ``rule_code`` once per (rule, subject, ``source_key``).
+
+    Safe to call again for the same source (a retry, a double click, a redelivered event):
+    the existing entry comes back with ``created=False``.  Daily and period caps hold under
+    concurrency because the cap counters are locked before they are read.
+    """
+    rule = rule_by_code(rule_code)
+    if rule is None:
+        raise PointsError(f"unknown point rule {rule_code!r}")
+    source_key = (source_key or "").strip()
+    if not source_key or len(source_key) > 200:
+        raise PointsError("a source key of 1 to 200 characters is required")
+    if rule.subject == Subject.MEMBER:
+        if member is None:
+            raise PointsError(f"rule {rule_code} awards a member")
+        subject_key, home = f"m:{member.id}", member.organisation
+    else:
+        if organisation is None:
+            raise PointsError(f"rule {rule_code} awards an organisation")
+        subject_key, home = f"o:{organisation.id}", organisation
+
+    existing = _existing(rule.id, subject_key, source_key)
+    if existing is not None:
+        return AwardResult(existing, False, existing.points, existing.requested_points, existing.capped)
+
+    occurred_on = periods.local_date(occurred_at) if occurred_at else periods.local_today()
+    counted_on = _counting_day(occurred_on)
+    setting = effective_setting(rule, home, occurred_on)
+    if setting is None or not setting.active:
+        return AwardResult(None, False, 0, 0, False)
+
+    requested = _requested_points(rule, setting, quantity, variant, points, reason, actor)
+    granted = requested
+    windows = []
+    if requested > 0:
+        if setting.daily_cap is not None:
+            windows.append((f"d:{occurred_on.isoformat()}", setting.daily_cap))
+        if setting.period_cap is not None:
+            windows.append((f"p:{periods.key_of_kind(counted_on, setting.cap_period)}", setting.period_cap))
+        for window_key, cap in windows:
+            already = _lock_counter(rule.id, subject_key, window_key)
+            granted = min(granted, max(0, cap - already))
+
+    month, quarter, year = periods.keys_for(counted_on)
+    entry = LedgerEntry(
+        rule_id=rule.id,
+        subject=rule.subject,
+        subject_key=subject_key,
+        member_id=member.id if member is not None else None,
+        organisation_id=home.id,
+        source_key=source_key,
+        title=(title or None) and title[:200],
+        points=granted,
+        requested_points=requested,
+        capped=granted < requested,
+        occurred_on=occurred_on,
+        counted_on=counted_on,
+        month_key=month,
+        quarter_key=quarter,
+        year_key=year,
+        actor_kind=ActorKind(actor_kind) if actor is None else ActorKind.ADMIN,
+        actor_account_id=actor.id if actor is not None else None,
+        reason=reason,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:
+        # Another transaction recorded the same award first; theirs counts.
+        existing = _existing(rule.id, subject_key, source_key)
+        if existing is None:
+            raise
+        return AwardResult(existing, False, existing.points, existing.requested_points, existing.capped)
+
+    for window_key, _cap in windows:
+        _add_to_counter(rule.id, subject_key, window_key, granted)
+    _add_to_totals(entry)
+    return AwardResult(entry, True, granted, requested, entry.capped)
+
+
+def _existing(rule_id: int, subject_key: str, source_key: str) -> LedgerEntry | None:
+    return db.session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.rule_id == rule_id,
+            LedgerEntry.subject_key == subject_key,
+            LedgerEntry.source_key == source_key,
+        )
+    )
+
+
+def _requested_points(rule, setting, quantity, variant, points, reason, actor) -> int:
+    if rule.manual:
+        if actor is None:
+            raise PointsError(_l("Manual points need the administrator who gives them."))
+        if not reason or not reason.strip():
+            raise PointsError(_l("Give a reason."), field="reason")
+        if points is None or int(points) <= 0:
+            raise PointsError(_l("Enter a positive number of points."), field="points")
+        return rule.sign * int(points)
+    if points is not None:
+        raise PointsError("only manual rules take their points from the caller")
+    base = Decimal(setting.points)
+    if rule.variants:
+        if variant not in rule.variants:
+            raise PointsError(f"rule {rule.code} needs a variant: {sorted(rule.variants)}")
+        base = Decimal(rule.variants[variant]) * Decimal(setting.points) / Decimal(max(rule.variants.values()))
+    if rule.unit:
+        if quantity is None or Decimal(str(quantity)) < 0:
+            raise PointsError(f"rule {rule.code} awards per {rule.unit}: give a quantity")
+        base = base * Decimal(str(quantity))
+    return rule.sign * int(base.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _dialect_insert(model):
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def _counting_day(occurred_on: date) -> date:
+    """The day whose periods count an award: late awards into a closed period count today.
+
+    The quarter's period row is locked for share on PostgreSQL, so that closing a period
+    (which locks it for update) waits for awards in flight and they wait for it.
+    """
+    for candidate in (occurred_on, periods.local_today()):
+        quarter = periods.parse(periods.quarter_key(candidate))
+        _ensure_period(quarter)
+        query = select(Period.closed_at).where(Period.key == quarter.key)
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        if db.session.scalar(query) is None:
+            return candidate
+    raise PointsError("the current period is closed; open a new one before awarding points")
+
+
+def _ensure_period(span: periods.PeriodSpan) -> None:
+    stmt = _dialect_insert(Period).values(
+        key=span.key, kind=span.kind, starts_on=span.starts_on, ends_on=span.ends_on
+    ).on_conflict_do_nothing(index_elements=["key"])
+    db.session.execute(stmt)
+
+
+def _lock_counter(rule_id: int, subject_key: str, window_key: str) -> int:
+    """Create or lock the counter row and return what it holds (a write, so it serialises)."""
+    stmt = _dialect_insert(CapCounter).values(rule_id=rule_id, subject_key=subject_key, window_key=window_key, granted=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["rule_id", "subject_key", "window_key"], set_={"granted": stmt.table.c.granted}
+    ).returning(CapCounter.granted)
+    return db.session.execute(stmt).scalar_one()
+
+
+def _add_to_counter(rule_id: int, subject_key: str, window_key: str, points: int) -> None:
+    if points:
+        db.session.execute(
+            CapCounter.__table__.update()
+            .where(
+                CapCounter.rule_id == rule_id,
+                CapCounter.subject_key == subject_key,
+                CapCounter.window_key == window_key,
+            )
+            .values(granted=CapCounter.granted + points)
+        )
+
+
+def _add_to_totals(entry: LedgerEntry) -> None:
+    keys = (entry.month_key, entry.quarter_key, entry.year_key, periods.ALL_TIME)
+    if entry.subject == Subject.MEMBER:
+        for key in keys:
+            stmt = _dialect_insert(MemberTotal).values(
+                member_id=entry.member_id, organisation_id=entry.organisation_id, period_key=key,
+                points=entry.points, last_entry_id=entry.id,
+            )
+            table = stmt.table
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["member_id", "organisation_id", "period_key"],
+                set_={
+                    "points": table.c.points + stmt.excluded.points,
+                    "last_entry_id": case(
+                        (stmt.excluded.last_entry_id > table.c.last_entry_id, stmt.excluded.last_entry_id),
+                        else_=table.c.last_entry_id,
+                    ),
+                },
+            )
+            db.session.execute(stmt)
+    else:
+        for key in keys:
+            stmt = _dialect_insert(OrgTotal).values(organisation_id=entry.organisation_id, period_key=key, points=entry.points)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["organisation_id", "period_key"],
+                set_={"points": stmt.table.c.points + stmt.excluded.points},
+            )
+            db.session.execute(stmt)
+
+
+# -- corrections, manual entries and disputes --------------------------------------------------
+def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
+    """Cancel ``entry`` with a compensating entry (once); caps are not given back."""
+    if not reason or not reason.strip():
+        raise PointsError(_l("Give a reason."), field="reason")
+    if entry.corrects_id is not None:
+        raise PointsError(_l("A correction cannot itself be corrected."))
+    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.corrects_id == entry.id)) is not None:
+        raise PointsError(_l("This entry has already been corrected."))
+    counted_on = _counting_day(periods.local_today())
+    month, quarter, year = periods.keys_for(counted_on)
+    compensation = LedgerEntry(
+        rule_id=entry.rule_id,
+        subject=entry.subject,
+        subject_key=entry.subject_key,
+        member_id=entry.member_id,
+        organisation_id=entry.organisation_id,
+        source_key=f"correction:{entry.id}",
+        title=entry.title,
+        points=-entry.points,
+        requested_points=-entry.points,
+        capped=False,
+        occurred_on=counted_on,
+        counted_on=counted_on,
+        month_key=month,
+        quarter_key=quarter,
+        year_key=year,
+        actor_kind=ActorKind.ADMIN if actor is not None else ActorKind.SYSTEM,
+        actor_account_id=actor.id if actor is not None else None,
+        reason=reason,
+        corrects_id=entry.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(compensation)
+            db.session.flush()
+    except IntegrityError:
+        raise PointsError(_l("This entry has already been corrected.")) from None
+    _add_to_totals(compensation)
+    return compensation
+
+
+def manual_entry(*, actor, member: Member | None = None, organisation: Organisation | None = None,
+                 points: int, reason: str, request_id: str | None = None) -> AwardResult:
+    """A bonus (points > 0) or deduction (points < 0) by an administrator, with a reason.
+
+    ``request_id`` comes from the form, so a double-clicked submit records one entry.
+    """
+    if not points:
+        raise PointsError(_l("Enter a number of points other than zero."), field="points")
+    subject_is_member = member is not None
+    code = ("manual_bonus" if points > 0 else "manual_deduction") if subject_is_member else (
+        "org_manual_bonus" if points > 0 else "org_manual_deduction")
+    return award(
+        code,
+        member=member,
+        organisation=organisation,
+        source_key=f"manual:{request_id or uuid.uuid4().hex}",
+        points=abs(int(points)),
+        reason=reason.strip() if reason else reason,
+        actor=actor,
+    )
+
+
+def open_dispute(entry: LedgerEntry, member: Member, reason: str) -> Dispute:
+    if entry.member_id != member.id:
+        raise PointsError(_l("You can only dispute your own entries."))
+    if not reason or len(reason.strip()) < 5:
+        raise PointsError(_l("Explain in a few words what is wrong."), field="reason")
+    if entry.corrects_id is not None or entry.points == 0:
+        raise PointsError(_l("This entry cannot be disputed."))
+    if db.session.scalar(
+        select(Dispute.id).where(Dispute.entry_id == entry.id, Dispute.status == DisputeStatus.OPEN)
+    ):
+        raise PointsError(_l("This entry already has an open dispute."))
+    dispute = Dispute(entry_id=entry.id, member_id=member.id, reason=reason.strip()[:2000])
+    db.session.add(dispute)
+    db.session.flush()
+    return dispute
+
+
+def resolve_dispute(dispute: Dispute, *, actor, accept: bool, resolution: str) -> Dispute:
+    if dispute.status != DisputeStatus.OPEN:
+        raise PointsError(_l("This dispute has already been resolved."))
+    if not resolution or not resolution.strip():
+        raise PointsError(_l("Give a reason."), field="resolution")
+    if accept:
+        correction = correct(dispute.entry, actor=actor, reason=resolution)
+        dispute.correction_id = correction.id
+    dispute.status = DisputeStatus.ACCEPTED if accept else DisputeStatus.REJECTED
+    dispute.resolution = resolution.strip()
+    dispute.resolved_by_id = actor.id
+    dispute.resolved_at = utcnow()
+    return dispute
+
+
+# -- reading scores ---------------------------------------------------------------------------
+def member_points(member_id: int, period_key: str) -> int:
+    """A member's total for a period, from the cached totals (``verify_totals`` proves them)."""
+    periods.parse(period_key)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(MemberTotal.points), 0)).where(
+                MemberTotal.member_id == member_id, MemberTotal.period_key == period_key
+            )
+        )
+    )
+
+
+def ledger_sum(member_id: int, period_key: str) -> int:
+    """The same figure summed straight from the ledger."""
+    span = periods.parse(period_key)
+    query = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.member_id == member_id)
+    column = {"month": LedgerEntry.month_key, "quarter": LedgerEntry.quarter_key, "year": LedgerEntry.year_key}.get(span.kind)
+    if column is not None:
+        query = query.where(column == span.key)
+    return int(db.session.scalar(query))
+
+
+def verify_totals() -> list[str]:
+    """Compare every cached total with a rebuild from the ledger; returns the differences."""
+    problems = []
+    for column, kind in ((LedgerEntry.month_key, "month"), (LedgerEntry.quarter_key, "quarter"),
+                         (LedgerEntry.year_key, "year"), (literal(periods.ALL_TIME), "all")):
+        rebuilt = {
+            (m, o, k): p
+            for m, o, k, p in db.session.execute(
+                select(LedgerEntry.member_id, LedgerEntry.organisation_id, column, func.sum(LedgerEntry.points))
+                .where(LedgerEntry.subject == Subject.MEMBER)
+                .group_by(LedgerEntry.member_id, LedgerEntry.organisation_id, column)
+            )
+        }
+        cached_query = select(MemberTotal.member_id, MemberTotal.organisation_id, MemberTotal.period_key, MemberTotal.points)
+        cached = {
+            (m, o, k): p
+            for m, o, k, p in db.session.execute(cached_query)
+            if periods.parse(k).kind == kind
+        }
+        for key in set(rebuilt) | set(cached):
+            if rebuilt.get(key, 0) != cached.get(key, 0):
+                problems.append(f"member total {key}: cached {cached.get(key, 0)}, ledger {rebuilt.get(key, 0)}")
+        org_rebuilt = {
+            (o, k): p
+            for o, k, p in db.session.execute(
+                select(LedgerEntry.organisation_id, column, func.sum(LedgerEntry.points))
+                .where(LedgerEntry.subject == Subject.ORGANISATION)
+                .group_by(LedgerEntry.organisation_id, column)
+            )
+        }
+        org_cached = {
+            (o, k): p
+            for o, k, p in db.session.execute(select(OrgTotal.organisation_id, OrgTotal.period_key, OrgTotal.points))
+            if periods.parse(k).kind == kind
+        }
+        for key in set(org_rebuilt) | set(org_cached):
+            if org_rebuilt.get(key, 0) != org_cached.get(key, 0):
+                problems.append(f"organisation total {key}: cached {org_cached.get(key, 0)}, ledger {org_rebuilt.get(key, 0)}")
+    return problems
+
+
+def caps_left_today(member: Member) -> list[tuple[PointRule, int, int]]:
+    """(rule, granted today, daily cap) for the member's rules with a daily cap."""
+    today = periods.local_today()
+    result = []
+    for rule in db.session.scalars(select(PointRule).where(PointRule.subject == Subject.MEMBER).order_by(PointRule.id)):
+        setting = effective_setting(rule, member.organisation, today)
+        if setting is None or not setting.active or setting.daily_cap is None:
+            continue
+        granted = db.session.scalar(
+            select(CapCounter.granted).where(
+                CapCounter.rule_id == rule.id,
+                CapCounter.subject_key == f"m:{member.id}",
+                CapCounter.window_key == f"d:{today.isoformat()}",
+            )
+        ) or 0
+        result.append((rule, granted, setting.daily_cap))
+    return result
