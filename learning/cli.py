@@ -22,6 +22,9 @@ def main():
 def register_commands(app) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(accounts_group)
+    app.cli.add_command(points_group)
+    app.cli.add_command(periods_group)
+    app.cli.add_command(rankings_group)
 
 
 @click.command("demo")
@@ -117,3 +120,113 @@ def create_account_command(username, password, role, org_external_id, member_ext
         raise click.ClickException(str(exc.message)) from None
     db.session.commit()
     click.echo(f"Created account {account.username} ({role.value}{' on ' + organisation.name if organisation else ''}).")
+
+
+# -- points -----------------------------------------------------------------------------------
+@click.group("points")
+def points_group():
+    """Point rules and ledger checks."""
+
+
+@points_group.command("load-rules")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def load_rules_command(path):
+    """Create the rules of content/points/rules.yaml (or PATH) that do not exist yet."""
+    from pathlib import Path
+
+    from learning.points.services import load_rules
+
+    created = load_rules(path or Path(current_app.config["CONTENT_DIR"]) / "points" / "rules.yaml")
+    db.session.commit()
+    click.echo(f"{created} rules created.")
+
+
+@points_group.command("verify-totals")
+@with_appcontext
+def verify_totals_command():
+    """Check that every cached total equals a rebuild from the ledger."""
+    from learning.points.services import verify_totals
+
+    problems = verify_totals()
+    for problem in problems[:50]:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} cached totals differ from the ledger")
+    click.echo("All cached totals equal the ledger.")
+
+
+@click.group("periods")
+def periods_group():
+    """Close periods and verify their snapshots."""
+
+
+@periods_group.command("close")
+@click.argument("period")
+@with_appcontext
+def close_period_command(period):
+    """Freeze PERIOD (2026Q4, 2026-11 or 2026) into a ranking snapshot; safe to run again."""
+    from learning.points.periods import PeriodError
+    from learning.points.services import PointsError
+    from learning.points.snapshots import close_period
+
+    try:
+        result = close_period(period)
+    except (PointsError, PeriodError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    s = result.snapshot
+    verb = "Closed" if result.created else "Already closed"
+    click.echo(f"{verb} {s.period_key}: {s.member_rows} members, {s.org_rows} organisations, "
+               f"{s.entry_count} ledger rows, checksum {s.checksum}")
+
+
+@periods_group.command("verify")
+@click.argument("period")
+@with_appcontext
+def verify_period_command(period):
+    """Rebuild PERIOD's snapshot from the ledger and report any difference (exit 1 if any)."""
+    from learning.points.periods import PeriodError
+    from learning.points.snapshots import verify_snapshot
+
+    try:
+        problems = verify_snapshot(period)
+    except PeriodError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in problems[:100]:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"the snapshot of {period} does not match the ledger ({len(problems)} differences)")
+    click.echo(f"The snapshot of {period} matches the ledger.")
+
+
+@click.group("rankings")
+def rankings_group():
+    """Ranking exports."""
+
+
+@rankings_group.command("export")
+@click.option("--period", required=True, help="2026Q4, 2026-11, 2026 or all")
+@click.option("--org", "org_external_id", required=True, help="External id of the organisation")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def export_rankings_command(period, org_external_id, fmt, output):
+    """Write the members and branches rankings of ORG for PERIOD to a file."""
+    from pathlib import Path
+
+    from learning.orgs.services import org_by_external_id
+    from learning.points.exports import rankings_csv, rankings_xlsx
+    from learning.points.periods import PeriodError, parse
+
+    try:
+        parse(period)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    org = org_by_external_id(org_external_id)
+    if org is None:
+        raise click.BadParameter(f"no organisation with external id {org_external_id!r}", param_hint="--org")
+    data = rankings_xlsx(org, period) if fmt == "xlsx" else rankings_csv(org, period)
+    Path(output).write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data)} bytes).")

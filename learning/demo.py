@@ -110,4 +110,42 @@ def _load(base: Path) -> DemoResult:
             display_name=entry.get("display_name"),
         )
         created_accounts += 1
+    _load_rules_and_activity(base)
     return DemoResult(created_orgs, created_members, created_accounts, logins)
+
+
+def _load_rules_and_activity(base: Path) -> None:
+    """Point rules, and three months of believable activity so rankings have something to show.
+
+    Seeded, with source keys of its own, so a second run adds nothing.
+    """
+    import random
+    from datetime import datetime, time, timedelta, timezone
+
+    from learning.points import services as points
+    from learning.points.models import LedgerEntry
+    from learning.orgs.models import Member
+    from learning.points.periods import local_today, zone
+
+    points.load_rules(base.parent / "points" / "rules.yaml")
+    if db.session.scalar(select(func.count()).select_from(LedgerEntry)):
+        return
+    spec = yaml.safe_load((base / "activity.yaml").read_text(encoding="utf-8"))
+    rng = random.Random(spec["seed"])
+    today = local_today()
+    members = db.session.scalars(select(Member).order_by(Member.id)).all()
+    for member in members:
+        keenness = rng.random() ** 2  # a few members are far more active than most
+        for days_ago in range(spec["days"], 0, -1):
+            day = today - timedelta(days=days_ago)
+            moment = datetime.combine(day, time(12), tzinfo=zone()).astimezone(timezone.utc)
+            for rule, chance, extra in spec["daily"]:
+                if rng.random() < chance * keenness:
+                    points.award(rule, member=member, source_key=f"demo:{rule}:{day.isoformat()}",
+                                 occurred_at=moment, **(extra or {}))
+            if day.day == 15:
+                for rule, chance, extra in spec["monthly"]:
+                    if rng.random() < chance:
+                        points.award(rule, member=member, source_key=f"demo:{rule}:{day.isoformat()}",
+                                     occurred_at=moment, **(extra or {}))
+    db.session.flush()

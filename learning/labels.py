@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from learning.accounts.models import Role
 from learning.orgs.models import MemberStatus, OrgKind
+from learning.points.appraisal import Grade
 
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
@@ -29,6 +30,26 @@ ROLES = {
     Role.ORG_ADMIN: _l("Organisation administrator"),
     Role.SUPERADMIN: _l("Superadmin"),
 }
+
+
+GRADES = {
+    Grade.EXCELLENT: _l("Excellent"),
+    Grade.QUALIFIED: _l("Qualified"),
+    Grade.BASIC: _l("Basically qualified"),
+    Grade.UNQUALIFIED: _l("Unqualified"),
+}
+
+
+def grade(value) -> str:
+    return str(GRADES[Grade(value)]) if value else str(_l("Not graded"))
+
+
+def rule_name(rule) -> str:
+    """Rules are data with a Chinese and an English name; show the one of the user's language."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return rule.name if locale is None or str(locale).startswith("zh") else rule.name_en
 
 
 def org_kind(kind) -> str:

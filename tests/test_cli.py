@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from learning.accounts.models import Account, Role
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, Scope
+from learning.points.models import LedgerEntry
+from learning.points.services import verify_totals
 
 
 def _counts(db):
@@ -17,6 +19,7 @@ def _counts(db):
 
 
 def test_demo_loads_a_believable_park_once(runner, db):
+    """One load (it takes seconds): contents, idempotency, --first-start, and the secretary's scope."""
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     orgs, members, accounts = _counts(db)
@@ -25,22 +28,19 @@ def test_demo_loads_a_believable_park_once(runner, db):
     assert 10 <= branches <= 12
     for username in ("member", "secretary", "reviewer", "orgadmin", "admin"):
         assert username in first.output
+    entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    assert entries > 1000  # a month of activity, so rankings have something to show
+    assert verify_totals() == []
+
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and _counts(db) == (orgs, members, accounts)
     assert "0 organisations, 0 members, 0 accounts created" in again.output
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries
 
+    first_start = runner.invoke(args=["demo", "--first-start"])
+    assert first_start.exit_code == 0 and "not loaded again" in first_start.output
+    assert "secretary" in first_start.output  # the logins are still printed
 
-def test_first_start_skips_a_database_that_has_data(runner, db):
-    runner.invoke(args=["demo"])
-    before = _counts(db)
-    result = runner.invoke(args=["demo", "--first-start"])
-    assert result.exit_code == 0 and "not loaded again" in result.output
-    assert "secretary" in result.output  # the logins are still printed
-    assert _counts(db) == before
-
-
-def test_demo_secretary_sees_only_their_branch(runner, db):
-    runner.invoke(args=["demo"])
     secretary = db.session.scalar(select(Account).where(Account.username == "secretary"))
     visible = db.session.scalars(Scope(secretary).members(Permission.VIEW_MEMBERS)).unique().all()
     assert visible and {m.organisation.external_id for m in visible} <= {"XH-B-XHY", "XH-G-XHY1", "XH-G-XHY2"}

@@ -221,3 +221,36 @@ def org_figures(org: Organisation, period_key: str) -> OrgFigures:
 
 
 __all__ = ["member_ranking", "member_ranking_query", "org_ranking", "subtree_figures", "TIE_BREAK"]
+
+
+def branch_ranking(org: Organisation, period_key: str) -> list[OrgRow]:
+    """Every branch in ``org``'s subtree ranked by score (what an appraisal committee compares)."""
+    periods.parse(period_key)
+    snapshot = snapshot_for(period_key)
+    branches = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(in_subtree(Organisation.path, org.path), Organisation.kind == OrgKind.BRANCH, Organisation.active.is_(True))
+    ).all()
+    items = []
+    if snapshot is not None:
+        frozen = {
+            s.organisation_id: s
+            for s in db.session.scalars(
+                select(SnapshotOrg).where(SnapshotOrg.snapshot_id == snapshot.id,
+                                          SnapshotOrg.organisation_id.in_([b.id for b in branches] or [-1]))
+            )
+        }
+        for b in branches:
+            s = frozen.get(b.id)
+            if s is not None:
+                f = OrgFigures(s.member_count, s.active_members, s.member_points, s.own_points, 1)
+                items.append((b.id, b.name, "branch", f, s.score, s.stars))
+    else:
+        figures = subtree_figures(org, period_key)
+        for b in branches:
+            f = figures.get(b.id, OrgFigures(branch_count=1))
+            score = org_score(f)
+            items.append((b.id, b.name, "branch", f, score, stars_for(score)))
+    items.sort(key=lambda i: (-i[4], i[1]))
+    ranks = rank_with_ties([i[4] for i in items])
+    return [OrgRow(i[0], i[1], i[2], i[3], i[4], r, i[5]) for i, r in zip(items, ranks)]

@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from learning.db import utcnow
@@ -288,7 +289,12 @@ def _requested_points(rule, setting, quantity, variant, points, reason, actor) -
 
 
 def _dialect_insert(model):
-    if db.engine.dialect.name == "postgresql":
+    return _insert_for(db.engine.dialect.name, model)
+
+
+def _insert_for(dialect: str, model):
+    """INSERT with ON CONFLICT, which both databases speak with the same SQLAlchemy API."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -313,19 +319,33 @@ def _counting_day(occurred_on: date) -> date:
 
 
 def _ensure_period(span: periods.PeriodSpan) -> None:
-    stmt = _dialect_insert(Period).values(
-        key=span.key, kind=span.kind, starts_on=span.starts_on, ends_on=span.ends_on
+    db.session.connection().execute(
+        _period_insert(db.engine.dialect.name),
+        dict(key=span.key, kind=span.kind, starts_on=span.starts_on, ends_on=span.ends_on),
+    )
+
+
+@lru_cache(maxsize=4)
+def _period_insert(dialect: str):
+    return _insert_for(dialect, Period).values(
+        key=bindparam("key"), kind=bindparam("kind"), starts_on=bindparam("starts_on"), ends_on=bindparam("ends_on"),
     ).on_conflict_do_nothing(index_elements=["key"])
-    db.session.execute(stmt)
 
 
 def _lock_counter(rule_id: int, subject_key: str, window_key: str) -> int:
     """Create or lock the counter row and return what it holds (a write, so it serialises)."""
-    stmt = _dialect_insert(CapCounter).values(rule_id=rule_id, subject_key=subject_key, window_key=window_key, granted=0)
-    stmt = stmt.on_conflict_do_update(
+    params = dict(rule_id=rule_id, subject_key=subject_key, window_key=window_key)
+    return db.session.connection().execute(_counter_upsert(db.engine.dialect.name), params).scalar_one()
+
+
+@lru_cache(maxsize=4)
+def _counter_upsert(dialect: str):
+    stmt = _insert_for(dialect, CapCounter).values(
+        rule_id=bindparam("rule_id"), subject_key=bindparam("subject_key"), window_key=bindparam("window_key"), granted=0,
+    )
+    return stmt.on_conflict_do_update(
         index_elements=["rule_id", "subject_key", "window_key"], set_={"granted": stmt.table.c.granted}
     ).returning(CapCounter.granted)
-    return db.session.execute(stmt).scalar_one()
 
 
 def _add_to_counter(rule_id: int, subject_key: str, window_key: str, points: int) -> None:
@@ -342,33 +362,47 @@ def _add_to_counter(rule_id: int, subject_key: str, window_key: str, points: int
 
 
 def _add_to_totals(entry: LedgerEntry) -> None:
+    """Add the entry to its four cached totals (month, quarter, year, all time) in one statement."""
     keys = (entry.month_key, entry.quarter_key, entry.year_key, periods.ALL_TIME)
+    dialect = db.engine.dialect.name
     if entry.subject == Subject.MEMBER:
-        for key in keys:
-            stmt = _dialect_insert(MemberTotal).values(
-                member_id=entry.member_id, organisation_id=entry.organisation_id, period_key=key,
-                points=entry.points, last_entry_id=entry.id,
-            )
-            table = stmt.table
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["member_id", "organisation_id", "period_key"],
-                set_={
-                    "points": table.c.points + stmt.excluded.points,
-                    "last_entry_id": case(
-                        (stmt.excluded.last_entry_id > table.c.last_entry_id, stmt.excluded.last_entry_id),
-                        else_=table.c.last_entry_id,
-                    ),
-                },
-            )
-            db.session.execute(stmt)
+        params = [dict(member_id=entry.member_id, organisation_id=entry.organisation_id, period_key=key,
+                       points=entry.points, last_entry_id=entry.id) for key in keys]
+        db.session.connection().execute(_member_total_upsert(dialect), params)
     else:
-        for key in keys:
-            stmt = _dialect_insert(OrgTotal).values(organisation_id=entry.organisation_id, period_key=key, points=entry.points)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["organisation_id", "period_key"],
-                set_={"points": stmt.table.c.points + stmt.excluded.points},
-            )
-            db.session.execute(stmt)
+        params = [dict(organisation_id=entry.organisation_id, period_key=key, points=entry.points) for key in keys]
+        db.session.connection().execute(_org_total_upsert(dialect), params)
+
+
+@lru_cache(maxsize=4)
+def _member_total_upsert(dialect: str):
+    """Built once per dialect: building an upsert is a large share of an award's cost."""
+    stmt = _insert_for(dialect, MemberTotal).values(
+        member_id=bindparam("member_id"), organisation_id=bindparam("organisation_id"),
+        period_key=bindparam("period_key"), points=bindparam("points"), last_entry_id=bindparam("last_entry_id"),
+    )
+    table = stmt.table
+    return stmt.on_conflict_do_update(
+        index_elements=["member_id", "organisation_id", "period_key"],
+        set_={
+            "points": table.c.points + stmt.excluded.points,
+            "last_entry_id": case(
+                (stmt.excluded.last_entry_id > table.c.last_entry_id, stmt.excluded.last_entry_id),
+                else_=table.c.last_entry_id,
+            ),
+        },
+    )
+
+
+@lru_cache(maxsize=4)
+def _org_total_upsert(dialect: str):
+    stmt = _insert_for(dialect, OrgTotal).values(
+        organisation_id=bindparam("organisation_id"), period_key=bindparam("period_key"), points=bindparam("points"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["organisation_id", "period_key"],
+        set_={"points": stmt.table.c.points + stmt.excluded.points},
+    )
 
 
 # -- corrections, manual entries and disputes --------------------------------------------------

@@ -1,0 +1,93 @@
+"""Ranking exports: XLSX (openpyxl) with a members sheet and a branches sheet, or CSV of members.
+
+Column headers are in the default language (Chinese).  A closed period's file carries its
+snapshot checksum, so a printed table can be traced to the ledger rows behind it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from learning import labels
+from learning.db import utcnow
+from learning.orgs.models import Organisation
+from learning.points.appraisal import appraise
+from learning.points.rankings import branch_ranking, snapshot_for
+
+
+def _member_header():
+    return [_("Rank"), _("Name"), _("Organisation"), _("Status"), _("Points"), _("Percentile"),
+            _("Suggested grade"), _("Eligible for awards")]
+
+
+def _member_rows(org: Organisation, period_key: str):
+    for row in appraise(org, period_key):
+        r = row.ranking
+        yield [r.rank, r.name, r.organisation_name, labels.member_status(r.status), r.points, r.percentile,
+               labels.grade(row.grade) if r.status == "full" else _("Not graded"),
+               _("Not yet available") if row.eligible is None else (_("Yes") if row.eligible else _("No"))]
+
+
+def _branch_header():
+    return [_("Rank"), _("Branch"), _("Appraised members"), _("Members with points"), _("Participation %"),
+            _("Points per member"), _("Own points"), _("Score"), _("Stars")]
+
+
+def _branch_rows(org: Organisation, period_key: str):
+    for r in branch_ranking(org, period_key):
+        f = r.figures
+        yield [r.rank, r.name, f.member_count, f.active_members, round(f.participation, 1),
+               round(f.points_per_member, 2), f.own_points, r.score, r.stars]
+
+
+def provenance(period_key: str) -> str:
+    snapshot = snapshot_for(period_key)
+    if snapshot is None:
+        return _("Live figures: the period is not closed and the numbers may still change.")
+    return _("Snapshot of %(period)s, %(rows)d ledger rows, SHA-256 %(checksum)s",
+             period=period_key, rows=snapshot.entry_count, checksum=snapshot.checksum)
+
+
+def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
+    workbook = Workbook()
+    members = workbook.active
+    members.title = _("Members")
+    branches = workbook.create_sheet(_("Branches"))
+    title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
+    note = provenance(period_key)
+    for sheet, header, rows in (
+        (members, _member_header(), _member_rows(org, period_key)),
+        (branches, _branch_header(), _branch_rows(org, period_key)),
+    ):
+        sheet.append([title])
+        sheet.append([note])
+        sheet.append([_("Generated at %(time)s UTC", time=utcnow().strftime("%Y-%m-%d %H:%M"))])
+        sheet.append(header)
+        sheet["A1"].font = Font(bold=True, size=14)
+        for cell in sheet[4]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="B71C1C")
+            cell.alignment = Alignment(horizontal="center")
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A5"
+        for index, width in enumerate([8, 14, 28, 12, 10, 10, 12, 12, 8], start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def rankings_csv(org: Organisation, period_key: str) -> bytes:
+    """The members sheet as CSV, with a byte-order mark so that Excel opens it as UTF-8."""
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(["# " + provenance(period_key)])
+    writer.writerow(_member_header())
+    writer.writerows(_member_rows(org, period_key))
+    return ("\ufeff" + stream.getvalue()).encode("utf-8")
