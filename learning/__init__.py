@@ -99,11 +99,13 @@ def _register_blueprints(app: Flask) -> None:
     from learning.accounts.views import bp as accounts_bp
     from learning.accounts.views import enforce_password_change
     from learning.orgs.views import bp as orgs_bp
+    from learning.points.views import bp as points_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(orgs_bp)
+    app.register_blueprint(points_bp)
     app.before_request(enforce_password_change)
 
 
@@ -185,6 +187,13 @@ def _register_template_helpers(app: Flask) -> None:
         args["page"] = page
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
+    def admin_can(permission: str) -> bool:
+        from learning.orgs.scoping import Permission, scope_for
+
+        return current_user.is_authenticated and scope_for(current_user).has_any(Permission(permission))
+
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["admin_can"] = admin_can
+    app.jinja_env.globals["period_label"] = labels.period
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from learning.accounts.models import Role
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points.appraisal import Grade
+from learning.points.models import DisputeStatus
 
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
@@ -62,3 +63,39 @@ def member_status(status) -> str:
 
 def role(value) -> str:
     return str(ROLES[Role(value)])
+
+
+def entry_text(entry) -> str:
+    """How a ledger entry reads to a member: the rule, and what it was for."""
+    name = rule_name(entry.rule)
+    if entry.corrects_id is not None:
+        name = str(_l("Correction: %(name)s", name=name))
+    return f"{name}《{entry.title}》" if entry.title else name
+
+
+DISPUTE_STATUSES = {
+    DisputeStatus.OPEN: _l("waiting for review"),
+    DisputeStatus.ACCEPTED: _l("accepted"),
+    DisputeStatus.REJECTED: _l("rejected"),
+}
+
+
+def dispute_status(value) -> str:
+    return str(DISPUTE_STATUSES[DisputeStatus(value)])
+
+
+def period(key: str) -> str:
+    """'2026Q4' → 2026年第4季度 (or "Q4 2026"), '2026-11' → 2026年11月, '2026' → 2026年, 'all' → 全部."""
+    from learning.points.periods import PeriodError, parse
+
+    try:
+        span = parse(key)
+    except PeriodError:
+        return key
+    if span.kind == "quarter":
+        return str(_l("Q%(q)d %(year)d", q=int(key[-1]), year=span.starts_on.year))
+    if span.kind == "month":
+        return str(_l("%(month)d/%(year)d", month=span.starts_on.month, year=span.starts_on.year))
+    if span.kind == "year":
+        return str(_l("Year %(year)d", year=span.starts_on.year))
+    return str(_l("All time"))

@@ -53,3 +53,15 @@ def test_templates_carry_no_bare_chinese_text():
             if re.search(r"[\u4e00-\u9fff]", stripped):
                 offenders.append(f"{template.relative_to(ROOT)}:{number}")
     assert offenders == []
+
+
+def test_translations_hold_no_bare_percent_sign():
+    """Templates format every translation with its variables, so a lone % breaks the page."""
+    import re
+
+    with CATALOGUE.open("rb") as fh:
+        catalogue = read_po(fh)
+    for message in catalogue:
+        if message.id:
+            assert not re.search(r"%(?![(%])", message.id), message.id
+            assert not re.search(r"%(?![(%])", message.string), message.id

@@ -148,7 +148,16 @@ def authenticate(username: str, password: str) -> Account | None:
 
 
 def record_login(account: Account) -> None:
+    """Note the login and award the daily login point (once a local day, by the rule's source key)."""
     account.last_login_at = utcnow()
+    if account.member is not None:
+        from learning.points import periods
+        from learning.points.services import PointsError, award
+
+        try:
+            award("daily_login", member=account.member, source_key=f"login:{periods.local_today().isoformat()}")
+        except PointsError as exc:  # rules not loaded yet: logging in must still work
+            current_app.logger.warning("daily login point not awarded: %s", exc)
 
 
 def change_password(account: Account, current: str, new: str) -> None:

@@ -34,7 +34,7 @@ def _member_rows(org: Organisation, period_key: str):
 
 
 def _branch_header():
-    return [_("Rank"), _("Branch"), _("Appraised members"), _("Members with points"), _("Participation %"),
+    return [_("Rank"), _("Branch"), _("Appraised members"), _("Members with points"), _("Participation rate"),
             _("Points per member"), _("Own points"), _("Score"), _("Stars")]
 
 

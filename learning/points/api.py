@@ -1,0 +1,150 @@
+"""Points JSON API: my points, my ledger, rankings in my scope, and disputes."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from learning import labels
+from learning.api import auth_required, current_api_account
+from learning.api.problems import problem
+from learning.extensions import db
+from learning.orgs import queries as org_queries
+from learning.orgs.models import Organisation
+from learning.orgs.scoping import Permission, scope_for
+from learning.points import periods, queries, rankings, services
+from learning.points.models import LedgerEntry
+from learning.points.schemas import (
+    DisputeRequestSchema,
+    DisputeSchema,
+    LedgerArgsSchema,
+    LedgerPageSchema,
+    MyPointsSchema,
+    PeriodArgsSchema,
+    RankingArgsSchema,
+    RankingPageSchema,
+)
+
+blp = Blueprint("points_api", __name__, url_prefix="/api/v1", description="Points, ledger, rankings and disputes")
+
+
+def _own_member():
+    member = current_api_account().member
+    if member is None:
+        return None, problem(404, "Not Found", "This account is not linked to a member.")
+    return member, None
+
+
+@blp.route("/me/points", methods=["GET"])
+@auth_required(blp)
+@blp.arguments(PeriodArgsSchema, location="query")
+@blp.response(200, MyPointsSchema)
+def my_points(args):
+    """The caller's points: today, a period (default: this quarter), this year, all time, and today's caps."""
+    member, error = _own_member()
+    if error:
+        return error
+    summary = queries.member_summary(member, args.get("period"))
+    return {
+        "period": summary.period_key, "points": summary.period, "today": summary.today,
+        "year": summary.year, "all_time": summary.all_time,
+        "caps_today": [
+            {"rule": rule.code, "granted_today": granted, "daily_cap": cap}
+            for rule, granted, cap in services.caps_left_today(member)
+        ],
+    }
+
+
+@blp.route("/me/ledger", methods=["GET"])
+@auth_required(blp)
+@blp.arguments(LedgerArgsSchema, location="query")
+@blp.response(200, LedgerPageSchema)
+def my_ledger(args):
+    """The caller's ledger entries, newest first, each with a readable description."""
+    member, error = _own_member()
+    if error:
+        return error
+    page = org_queries.page_dict(org_queries.paginate(queries.member_entries(member), args["page"], args["per_page"]))
+    for entry in page["items"]:
+        entry.description = labels.entry_text(entry)
+    return page
+
+
+@blp.route("/rankings", methods=["GET"])
+@auth_required(blp)
+@blp.arguments(RankingArgsSchema, location="query")
+@blp.response(200, RankingPageSchema)
+@blp.alt_response(404, description="No such organisation in your scope")
+def ranking(args):
+    """Members of an organisation, or the organisations below it, ranked for a period.
+
+    Administrators see their scope; a member sees their own branch.
+    """
+    account = current_api_account()
+    scope = scope_for(account)
+    period_key = args.get("period") or periods.current_quarter()
+    org = _ranking_org(account, scope, args.get("org"))
+    if org is None:
+        return problem(404, "Not Found", "No such organisation in your scope.")
+    start = (args["page"] - 1) * args["per_page"]
+    if args["kind"] == "member":
+        rows = rankings.member_ranking(org, period_key, [args["status"]] if args.get("status") else None)
+        items = [
+            {"rank": r.rank, "id": r.member_id, "name": r.name, "points": r.points, "percentile": r.percentile,
+             "organisation": r.organisation_name}
+            for r in rows
+        ]
+    else:
+        items = [
+            {"rank": r.rank, "id": r.organisation_id, "name": r.name, "score": r.score, "stars": r.stars}
+            for r in rankings.org_ranking(org, period_key)
+        ]
+    return {
+        "period": period_key, "org": org.id, "kind": args["kind"], "closed": rankings.is_closed(period_key),
+        "tie_break": rankings.TIE_BREAK, "items": items[start:start + args["per_page"]],
+        "page": args["page"], "per_page": args["per_page"], "total": len(items),
+    }
+
+
+def _ranking_org(account, scope, org_id):
+    if org_id is None:
+        root = db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
+        if root is not None:
+            return root
+        return _own_branch(account)
+    org = db.session.get(Organisation, org_id)
+    if scope.can_org(Permission.VIEW_SCORES, org):
+        return org
+    own = _own_branch(account)
+    return org if own is not None and org is not None and org.id == own.id else None
+
+
+def _own_branch(account):
+    """A member's branch (their organisation, or the branch above their group)."""
+    if account.member is None:
+        return None
+    org = account.member.organisation
+    if org.kind.value == "group" and org.parent is not None:
+        return org.parent
+    return org
+
+
+@blp.route("/ledger/<int:entry_id>/disputes", methods=["POST"])
+@auth_required(blp)
+@blp.arguments(DisputeRequestSchema)
+@blp.response(201, DisputeSchema)
+@blp.alt_response(404, description="No such entry of yours")
+@blp.alt_response(409, description="The entry cannot be disputed, or already has an open dispute")
+def open_dispute(payload, entry_id):
+    """Dispute one of your own ledger entries; an administrator of your branch reviews it."""
+    member, error = _own_member()
+    if error:
+        return error
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.member_id != member.id:
+        return problem(404, "Not Found", "No such entry of yours.")
+    try:
+        dispute = services.open_dispute(entry, member, payload["reason"])
+    except services.PointsError as exc:
+        db.session.rollback()
+        return problem(409, "Conflict", str(exc.message))
+    db.session.commit()
+    return dispute

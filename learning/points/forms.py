@@ -1,0 +1,50 @@
+"""Forms of the points pages."""
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+
+class DisputeForm(FlaskForm):
+    reason = TextAreaField(
+        _l("What is wrong with this entry?"),
+        validators=[DataRequired(_l("Explain in a few words what is wrong.")), Length(min=5, max=2000)],
+    )
+
+
+class ManualEntryForm(FlaskForm):
+    direction = RadioField(
+        _l("Kind"), choices=[("bonus", _l("Bonus")), ("deduction", _l("Deduction"))], default="bonus",
+        validators=[InputRequired()],
+    )
+    points = IntegerField(
+        _l("Points"), validators=[InputRequired(_l("Enter a number of points.")), NumberRange(min=1, max=100)]
+    )
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=1000)],
+                           description=_l("The member sees this reason next to the entry."))
+    # One id per rendered form: a double-clicked submit records one entry.
+    request_id = HiddenField(default=lambda: uuid.uuid4().hex)
+
+
+class ResolveDisputeForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[("accept", _l("Accept: cancel the entry")), ("reject", _l("Reject: keep the entry"))],
+        validators=[InputRequired(_l("Choose a decision."))],
+    )
+    resolution = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=1000)])
+
+
+class RuleSettingForm(FlaskForm):
+    organisation = SelectField(_l("Applies to"), coerce=int)
+    points = IntegerField(_l("Points"), validators=[InputRequired(_l("Enter a number of points.")), NumberRange(min=0, max=1000)])
+    daily_cap = IntegerField(_l("Daily cap"), validators=[Optional(), NumberRange(min=0, max=10000)],
+                             description=_l("Most points a day; empty for no cap."))
+    period_cap = IntegerField(_l("Period cap"), validators=[Optional(), NumberRange(min=0, max=100000)])
+    cap_period = SelectField(_l("Cap period"), choices=[("month", _l("Month")), ("quarter", _l("Quarter")), ("year", _l("Year"))])
+    starts_on = DateField(_l("From"), validators=[Optional()])
+    ends_on = DateField(_l("Until"), validators=[Optional()], description=_l("For a season, such as a campaign month."))
+    active = BooleanField(_l("Active"), default=True)
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])

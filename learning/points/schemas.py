@@ -1,0 +1,104 @@
+"""marshmallow schemas of the points API."""
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from learning.points import periods
+
+
+def _check_period(value):
+    try:
+        periods.parse(value)
+    except periods.PeriodError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class PeriodArgsSchema(Schema):
+    period = fields.String(validate=_check_period, metadata={"description": "2026Q4, 2026-11, 2026 or all; default: this quarter"})
+
+
+class CapSchema(Schema):
+    rule = fields.String()
+    granted_today = fields.Integer()
+    daily_cap = fields.Integer()
+
+
+class MyPointsSchema(Schema):
+    period = fields.String()
+    points = fields.Integer()
+    today = fields.Integer()
+    year = fields.Integer()
+    all_time = fields.Integer()
+    caps_today = fields.List(fields.Nested(CapSchema))
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer()
+    rule = fields.Function(lambda e: e.rule.code)
+    description = fields.String()
+    title = fields.String(allow_none=True)
+    points = fields.Integer()
+    requested_points = fields.Integer()
+    capped = fields.Boolean()
+    occurred_on = fields.Date()
+    period = fields.String(attribute="quarter_key")
+    reason = fields.String(allow_none=True)
+    corrects_id = fields.Integer(allow_none=True)
+
+
+class LedgerArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class LedgerPageSchema(Schema):
+    items = fields.List(fields.Nested(LedgerEntrySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class RankingArgsSchema(LedgerArgsSchema):
+    period = fields.String(validate=_check_period)
+    org = fields.Integer(metadata={"description": "Organisation id; default: the top of your scope (your branch for members)"})
+    kind = fields.String(load_default="member", validate=validate.OneOf(["member", "org"]))
+    status = fields.String(validate=validate.OneOf(["full", "probationary", "activist", "candidate"]))
+
+
+class RankingItemSchema(Schema):
+    rank = fields.Integer()
+    id = fields.Integer()
+    name = fields.String()
+    points = fields.Integer(allow_none=True)
+    score = fields.Float(allow_none=True)
+    percentile = fields.Float(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+
+
+class RankingPageSchema(Schema):
+    period = fields.String()
+    org = fields.Integer()
+    kind = fields.String()
+    closed = fields.Boolean()
+    tie_break = fields.String()
+    items = fields.List(fields.Nested(RankingItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class DisputeRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=2000))
+
+    @validates("reason")
+    def _not_blank(self, value, **_kwargs):
+        if not value.strip():
+            raise ValidationError("must not be blank")
+
+
+class DisputeSchema(Schema):
+    id = fields.Integer()
+    entry_id = fields.Integer()
+    status = fields.Function(lambda d: d.status.value)
+    reason = fields.String()
+    resolution = fields.String(allow_none=True)

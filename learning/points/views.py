@@ -1,0 +1,341 @@
+"""Points pages: the member's own points and disputes; rankings, appraisal, manual entries,
+disputes, rules and periods for administrators within their scope."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from learning import charts
+from learning.accounts.forms import ConfirmForm
+from learning.extensions import db
+from learning.orgs import queries as org_queries
+from learning.orgs.models import MemberStatus, Organisation
+from learning.orgs.scoping import Permission, member_or_404, org_or_404, scope_for
+from learning.orgs.views import admin_required
+from learning.points import periods, queries, rankings, services
+from learning.points.appraisal import appraise
+from learning.points.exports import provenance, rankings_csv, rankings_xlsx
+from learning.points.forms import DisputeForm, ManualEntryForm, ResolveDisputeForm, RuleSettingForm
+from learning.points.models import Dispute, DisputeStatus, LedgerEntry, Period, PointRule, RuleSetting, Snapshot
+
+bp = Blueprint("points", __name__)
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
+def _period_arg() -> str:
+    key = request.args.get("period", "").strip() or periods.current_quarter()
+    try:
+        return periods.parse(key).key
+    except periods.PeriodError:
+        abort(404)
+
+
+def _period_choices() -> list[str]:
+    """The current and the last four quarters, this year and last, and all time."""
+    today = periods.local_today()
+    quarters, year, q = [], today.year, (today.month - 1) // 3 + 1
+    for _i in range(5):
+        quarters.append(f"{year}Q{q}")
+        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
+    return quarters + [str(today.year), str(today.year - 1), periods.ALL_TIME]
+
+
+# -- the member ----------------------------------------------------------------------------
+@bp.route("/points")
+@login_required
+def my_points():
+    member = current_user.member
+    if member is None:
+        return render_template("points/my_points.html", member=None)
+    pagination = org_queries.paginate(queries.member_entries(member), _page_arg(), current_app.config["PAGE_SIZE"])
+    entries = list(pagination.items)
+    labels_, values = queries.daily_series(member)
+    return render_template(
+        "points/my_points.html",
+        member=member,
+        summary=queries.member_summary(member),
+        caps=services.caps_left_today(member),
+        pagination=pagination,
+        entries=entries,
+        disputed=queries.open_dispute_entry_ids(member),
+        corrected=queries.corrected_entry_ids([e.id for e in entries]),
+        disputes=queries.member_disputes(member),
+        chart=charts.line_chart(labels_, values, title=_("My points over the last 90 days")),
+        form=DisputeForm(),
+    )
+
+
+@bp.route("/points/entries/<int:entry_id>/dispute", methods=["POST"])
+@login_required
+def dispute(entry_id: int):
+    entry = db.session.get(LedgerEntry, entry_id)
+    member = current_user.member
+    if entry is None or member is None or entry.member_id != member.id:
+        abort(404)
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        for error in form.reason.errors:
+            flash(error, "error")
+        return redirect(url_for("points.my_points"))
+    try:
+        services.open_dispute(entry, member, form.reason.data)
+    except services.PointsError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Your dispute has been sent to your branch."), "success")
+    return redirect(url_for("points.my_points"))
+
+
+# -- rankings and appraisal ---------------------------------------------------------------
+def _scoped_org(permission: Permission) -> Organisation:
+    """The organisation named by ?org=, or the first root of the viewer's scope."""
+    org_arg = request.args.get("org", "")
+    if org_arg.isdigit():
+        return org_or_404(current_user, int(org_arg), permission)
+    root = db.session.scalar(scope_for(current_user).roots(permission).order_by(Organisation.path).limit(1))
+    if root is None:
+        abort(403)
+    return root
+
+
+@bp.route("/admin/points/rankings")
+@admin_required(Permission.VIEW_SCORES)
+def rankings_page():
+    org = _scoped_org(Permission.VIEW_SCORES)
+    period_key = _period_arg()
+    status = request.args.get("status", "")
+    statuses = [status] if status in {s.value for s in MemberStatus} else None
+    page_size = current_app.config["PAGE_SIZE"]
+    page = _page_arg()
+    everyone = rankings.member_ranking(org, period_key, statuses)  # one query, sliced for the page
+    members = everyone[(page - 1) * page_size: page * page_size]
+    total = len(everyone)
+    children = rankings.org_ranking(org, period_key)
+    hist_labels, hist_counts = charts.histogram([r.points for r in everyone])
+    return render_template(
+        "points/rankings.html",
+        org=org,
+        period_key=period_key,
+        period_choices=_period_choices(),
+        closed=rankings.is_closed(period_key),
+        members=members,
+        page=page,
+        pages=max((total + page_size - 1) // page_size, 1),
+        children=children,
+        status=status,
+        statuses=list(MemberStatus),
+        tie_break=_("Equal scores share a rank; they are listed by who reached the score first, then by name."),
+        distribution_chart=charts.bar_chart(hist_labels, hist_counts, title=_("How many members have how many points")),
+        branch_chart=charts.bar_chart(
+            [c.name for c in children[:20]], [c.score for c in children[:20]], title=_("Scores of the organisations below")
+        ),
+        provenance=provenance(period_key),
+    )
+
+
+@bp.route("/admin/points/appraisal")
+@admin_required(Permission.VIEW_SCORES)
+def appraisal_page():
+    org = _scoped_org(Permission.VIEW_SCORES)
+    period_key = _period_arg()
+    rows = appraise(org, period_key)
+    counts = {}
+    for row in rows:
+        counts[row.grade] = counts.get(row.grade, 0) + 1
+    return render_template(
+        "points/appraisal.html",
+        org=org,
+        period_key=period_key,
+        period_choices=_period_choices(),
+        rows=rows,
+        counts=counts,
+        branches=rankings.branch_ranking(org, period_key),
+        provenance=provenance(period_key),
+        closed=rankings.is_closed(period_key),
+    )
+
+
+@bp.route("/admin/points/export")
+@admin_required(Permission.VIEW_SCORES)
+def export():
+    org = _scoped_org(Permission.VIEW_SCORES)
+    period_key = _period_arg()
+    fmt = request.args.get("format", "xlsx")
+    if fmt == "xlsx":
+        data, mimetype = rankings_xlsx(org, period_key), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "csv":
+        data, mimetype = rankings_csv(org, period_key), "text/csv; charset=utf-8"
+    else:
+        abort(404)
+    response = make_response(data)
+    response.mimetype = mimetype
+    filename = f"rankings-{org.external_id or org.id}-{period_key}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# -- manual entries and disputes ----------------------------------------------------------
+@bp.route("/admin/members/<int:member_id>/points", methods=["GET", "POST"])
+@admin_required(Permission.MANAGE_MEMBERS)
+def manual_entry(member_id: int):
+    member = member_or_404(current_user, member_id, Permission.MANAGE_MEMBERS)
+    form = ManualEntryForm()
+    if form.validate_on_submit():
+        points = form.points.data if form.direction.data == "bonus" else -form.points.data
+        try:
+            result = services.manual_entry(
+                actor=current_user, member=member, points=points, reason=form.reason.data, request_id=form.request_id.data
+            )
+        except services.PointsError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "reason").errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            if result.created:
+                flash(_("%(points)+d points recorded for %(name)s.", points=result.points, name=member.name), "success")
+            return redirect(url_for("points.manual_entry", member_id=member.id))
+    recent = db.session.scalars(queries.member_entries(member).limit(10)).all()
+    return render_template("points/manual.html", member=member, form=form, recent=recent,
+                           summary=queries.member_summary(member))
+
+
+@bp.route("/admin/points/disputes")
+@admin_required(Permission.MANAGE_MEMBERS)
+def disputes():
+    scope = scope_for(current_user)
+    status = request.args.get("status", "open")
+    chosen = DisputeStatus(status) if status in {s.value for s in DisputeStatus} else None
+    pagination = org_queries.paginate(
+        queries.disputes_in_scope(scope.org_clause(Permission.MANAGE_MEMBERS), chosen), _page_arg(),
+        current_app.config["PAGE_SIZE"],
+    )
+    return render_template("points/disputes.html", pagination=pagination, status=status, form=ResolveDisputeForm())
+
+
+@bp.route("/admin/points/disputes/<int:dispute_id>", methods=["POST"])
+@admin_required(Permission.MANAGE_MEMBERS)
+def resolve_dispute(dispute_id: int):
+    item = db.session.get(Dispute, dispute_id)
+    if item is None:
+        abort(404)
+    member_or_404(current_user, item.member_id, Permission.MANAGE_MEMBERS)
+    form = ResolveDisputeForm()
+    if not form.validate_on_submit():
+        for field in (form.decision, form.resolution):
+            for error in field.errors:
+                flash(f"{field.label.text}: {error}", "error")
+        return redirect(url_for("points.disputes"))
+    try:
+        services.resolve_dispute(item, actor=current_user, accept=form.decision.data == "accept",
+                                 resolution=form.resolution.data)
+    except services.PointsError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The dispute has been resolved."), "success")
+    return redirect(url_for("points.disputes"))
+
+
+# -- rules -----------------------------------------------------------------------------------
+@bp.route("/admin/points/rules")
+@admin_required(Permission.MANAGE_ORGS)
+def rules_page():
+    org = _scoped_org(Permission.MANAGE_ORGS)
+    today = periods.local_today()
+    rules = db.session.scalars(select(PointRule).order_by(PointRule.subject, PointRule.id)).all()
+    effective = {r.id: services.effective_setting(r, org, today) for r in rules}
+    return render_template("points/rules.html", org=org, rules=rules, effective=effective)
+
+
+@bp.route("/admin/points/rules/<code>", methods=["GET", "POST"])
+@admin_required(Permission.MANAGE_ORGS)
+def edit_rule(code: str):
+    rule = services.rule_by_code(code)
+    if rule is None or rule.manual:
+        abort(404)
+    scope = scope_for(current_user)
+    orgs = db.session.scalars(scope.orgs(Permission.MANAGE_ORGS).where(Organisation.kind != "group")
+                              .order_by(Organisation.path).limit(500)).all()
+    form = RuleSettingForm()
+    choices = [(o.id, ("　" * o.depth) + o.name) for o in orgs]
+    if scope.is_global(Permission.MANAGE_SYSTEM):
+        choices.insert(0, (0, _("Everyone (default)")))
+    form.organisation.choices = choices
+    current = services.effective_setting(rule, orgs[0] if orgs else None, periods.local_today())
+    if request.method == "GET" and current is not None:
+        form.points.data, form.daily_cap.data, form.period_cap.data = current.points, current.daily_cap, current.period_cap
+        form.cap_period.data = current.cap_period
+    if form.validate_on_submit():
+        target = None if form.organisation.data == 0 else db.session.get(Organisation, form.organisation.data)
+        if form.organisation.data != 0 and not scope.can_org(Permission.MANAGE_ORGS, target):
+            abort(404)
+        try:
+            services.change_setting(
+                rule, actor=current_user, organisation=target, points=form.points.data,
+                daily_cap=form.daily_cap.data, period_cap=form.period_cap.data, cap_period=form.cap_period.data,
+                active=form.active.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data, note=form.note.data,
+            )
+        except services.PointsError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "points").errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            flash(_("The rule has been changed; earlier entries keep their points."), "success")
+            return redirect(url_for("points.edit_rule", code=rule.code))
+    visible = [o.id for o in orgs]
+    history = db.session.scalars(
+        select(RuleSetting).where(RuleSetting.rule_id == rule.id)
+        .where(RuleSetting.organisation_id.is_(None) | RuleSetting.organisation_id.in_(visible or [-1]))
+        .order_by(RuleSetting.id.desc())
+    ).all()
+    return render_template("points/rule_edit.html", rule=rule, form=form, history=history)
+
+
+# -- periods ---------------------------------------------------------------------------------
+@bp.route("/admin/points/periods")
+@admin_required(Permission.MANAGE_SYSTEM)
+def periods_page():
+    rows = db.session.execute(
+        select(Period, Snapshot).outerjoin(Snapshot, Snapshot.period_key == Period.key).order_by(Period.starts_on.desc())
+    ).all()
+    return render_template("points/periods.html", rows=rows, form=ConfirmForm(), today=periods.local_today())
+
+
+@bp.route("/admin/points/periods/<key>/close", methods=["POST"])
+@admin_required(Permission.MANAGE_SYSTEM)
+def close_period(key: str):
+    from learning.points.snapshots import close_period as close
+
+    ConfirmForm().validate_on_submit() or abort(400)
+    try:
+        result = close(key, actor=current_user)
+    except (services.PointsError, periods.PeriodError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("%(period)s is closed: %(members)d members frozen.", period=key, members=result.snapshot.member_rows), "success")
+    return redirect(url_for("points.periods_page"))
+
+
+@bp.route("/admin/points/periods/<key>/verify", methods=["POST"])
+@admin_required(Permission.MANAGE_SYSTEM)
+def verify_period(key: str):
+    from learning.points.snapshots import verify_snapshot
+
+    ConfirmForm().validate_on_submit() or abort(400)
+    problems = verify_snapshot(key)
+    if problems:
+        flash(_("The snapshot of %(period)s does not match the ledger: %(problem)s", period=key, problem=problems[0]), "error")
+    else:
+        flash(_("The snapshot of %(period)s matches the ledger.", period=key), "success")
+    return redirect(url_for("points.periods_page"))
