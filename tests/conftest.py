@@ -208,3 +208,13 @@ def tree(db):
     from tests.factories import build_tree
 
     return build_tree().ids()
+
+
+@pytest.fixture
+def rules(db):
+    """The shipped point rules."""
+    from learning.config import REPO_ROOT
+    from learning.points.services import load_rules
+
+    load_rules(REPO_ROOT / "content" / "points" / "rules.yaml")
+    db.session.commit()

@@ -37,7 +37,7 @@ def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
     grades: dict[int, Grade] = {}
 
     # 优秀: whole groups of equal scores, best first, while the total stays within the share.
-    allowed = int(len(full) * p.excellent_share + 1e-9)
+    allowed = int(len(full) * p.excellent_share)  # exact: the share is a Fraction
     taken = 0
     groups: list[list[MemberRow]] = []
     for row in full:
@@ -61,7 +61,7 @@ def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
         percentile = 100.0 * (1 - (rank - 1) / (n - 1)) if n > 1 else 100.0
         if row.points < p.unqualified_points_below:
             grades[row.member_id] = Grade.UNQUALIFIED
-        elif percentile < p.basic_below_percentile:
+        elif n >= p.basic_min_members and percentile < p.basic_below_percentile:
             grades[row.member_id] = Grade.BASIC
         else:
             grades[row.member_id] = Grade.QUALIFIED

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,8 +17,9 @@ class Policy:
     own: float
     appraised_statuses: tuple[str, ...]
     stars: tuple[tuple[int, float], ...]  # (stars, lowest score), best first
-    excellent_share: float
+    excellent_share: Fraction
     basic_below_percentile: float
+    basic_min_members: int
     unqualified_points_below: int
 
 
@@ -32,8 +34,9 @@ def _load(path: str) -> Policy:
         own=float(weights["own"]),
         appraised_statuses=tuple(data["appraised_statuses"]),
         stars=tuple(sorted(((int(k), float(v)) for k, v in data["stars"].items()), reverse=True)),
-        excellent_share=float(grades["excellent_share"]),
+        excellent_share=Fraction(str(grades["excellent_share"])),
         basic_below_percentile=float(grades["basic_below_percentile"]),
+        basic_min_members=int(grades.get("basic_min_members", 10)),
         unqualified_points_below=int(grades["unqualified_points_below"]),
     )
 
