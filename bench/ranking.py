@@ -52,7 +52,7 @@ def fill_ledger(rows: int) -> None:
                    d, d, to_char(d, 'YYYY-MM'), to_char(d, 'YYYY') || 'Q' || to_char(d, 'Q'), to_char(d, 'YYYY'), 'system', now()
             FROM generate_series(1::bigint, :rows) AS g
             JOIN member m ON m.id = 1 + (g * 7919) % :members
-            CROSS JOIN LATERAL (SELECT DATE '2026-01-01' + ((g * 31) % 365) AS d) AS day
+            CROSS JOIN LATERAL (SELECT DATE '2026-01-01' + ((g * 31) % 365)::int AS d) AS day
         """), {"rule": rule_id, "rows": rows, "members": members})
     print(f"inserted {rows:,} ledger rows in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
