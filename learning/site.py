@@ -14,7 +14,12 @@ bp = Blueprint("site", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return render_template("site/home.html", account=current_user)
+    from learning.points.queries import member_summary
+
+    member = current_user.member
+    return render_template(
+        "site/home.html", account=current_user, points=member_summary(member) if member is not None else None
+    )
 
 
 @bp.route("/lang/<code>")
