@@ -83,6 +83,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.accounts import models as account_models  # noqa: F401
     from learning.orgs import models as org_models  # noqa: F401
     from learning.points import models as points_models  # noqa: F401
+    from learning.registry import models as registry_models  # noqa: F401
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)
@@ -115,7 +116,7 @@ def _register_error_handlers(app: Flask) -> None:
     from learning.api.problems import problem, problem_from_http_exception
 
     def wants_problem_json() -> bool:
-        return request.path.startswith("/api/")
+        return request.path.startswith(("/api/", "/registry/"))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

@@ -25,6 +25,7 @@ def register_commands(app) -> None:
     app.cli.add_command(points_group)
     app.cli.add_command(periods_group)
     app.cli.add_command(rankings_group)
+    app.cli.add_command(registry_group)
 
 
 @click.command("demo")
@@ -230,3 +231,42 @@ def export_rankings_command(period, org_external_id, fmt, output):
     data = rankings_xlsx(org, period) if fmt == "xlsx" else rankings_csv(org, period)
     Path(output).write_bytes(data)
     click.echo(f"Wrote {output} ({len(data)} bytes).")
+
+
+# -- registry ---------------------------------------------------------------------------------
+@click.group("registry")
+def registry_group():
+    """Connections to the membership registry and its events."""
+
+
+@registry_group.command("connect")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help='Print {"token": ..., "secret": ...} for scripts.')
+@with_appcontext
+def connect_command(name, as_json):
+    """Create a connection NAME; its SCIM token and event secret are printed once."""
+    import json
+
+    from learning.registry.services import RegistryError, create_connection
+
+    try:
+        issued = create_connection(name)
+    except RegistryError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps({"token": issued.token, "secret": issued.secret}))
+    else:
+        click.echo(f"Connection {name} created. Store these now; they are not shown again.")
+        click.echo(f"  SCIM bearer token: {issued.token}")
+        click.echo(f"  event signing secret: {issued.secret}")
+
+
+@registry_group.command("retry")
+@with_appcontext
+def retry_command():
+    """Apply failed registry events again."""
+    from learning.registry.services import retry_failed
+
+    click.echo(f"{retry_failed()} failed events now applied.")

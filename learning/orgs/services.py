@@ -129,3 +129,62 @@ def summarise_siblings(orgs: list[Organisation]) -> list[OrgSummary]:
         ).all()
     )
     return [OrgSummary(o, member_counts.get(o.id, 0), child_counts.get(o.id, 0)) for o in orgs]
+
+
+def update_member(member: Member, *, name: str | None = None, status: MemberStatus | str | None = None,
+                  joined_on: date | None = None) -> Member:
+    if name is not None:
+        member.name = name
+    if status is not None:
+        member.status = MemberStatus(status)
+    if joined_on is not None:
+        member.joined_on = joined_on
+    db.session.flush()
+    return member
+
+
+def transfer_member(member: Member, organisation: Organisation) -> Member:
+    """组织关系转接: later points go to the new organisation; earned ones stay where they were earned."""
+    if not organisation.active:
+        raise OrgError(f"{organisation.name} is dissolved")
+    if organisation.kind not in (OrgKind.BRANCH, OrgKind.GROUP):
+        raise OrgError("members belong to a branch or a group")
+    member.organisation = organisation
+    member.active = True
+    db.session.flush()
+    return member
+
+
+def deactivate_member(member: Member) -> Member:
+    """A member who left: kept with history and points, no longer listed or ranked."""
+    member.active = False
+    db.session.flush()
+    return member
+
+
+def update_organisation(org: Organisation, *, name: str | None = None, parent: Organisation | None = None,
+                        move: bool = False) -> Organisation:
+    if name is not None:
+        org.name = name
+    if move and parent is not org.parent:
+        move_organisation(org, parent)
+    db.session.flush()
+    return org
+
+
+def dissolve_organisation(org: Organisation) -> Organisation:
+    """Deactivate an organisation once its members and sub-organisations have moved on."""
+    from learning.orgs.scoping import in_subtree
+
+    remaining = db.session.scalar(
+        select(func.count(Member.id)).join(Member.organisation)
+        .where(in_subtree(Organisation.path, org.path), Member.active.is_(True))
+    )
+    if remaining:
+        raise OrgError(f"{org.name} still has {remaining} active members; transfer them first")
+    db.session.execute(
+        update(Organisation).where(in_subtree(Organisation.path, org.path)).values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(org)
+    return org

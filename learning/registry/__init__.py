@@ -1,0 +1,1 @@
+"""The membership registry connector: connections, signed events that award points."""
