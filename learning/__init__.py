@@ -101,12 +101,14 @@ def _register_blueprints(app: Flask) -> None:
     from learning.accounts.views import enforce_password_change
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
+    from learning.registry.views import bp as registry_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(points_bp)
+    app.register_blueprint(registry_bp)
     app.before_request(enforce_password_change)
 
 

@@ -9,6 +9,7 @@ from learning.accounts.models import Role
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points.appraisal import Grade
 from learning.points.models import DisputeStatus
+from learning.registry.models import EventStatus
 
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
@@ -99,3 +100,14 @@ def period(key: str) -> str:
     if span.kind == "year":
         return str(_l("Year %(year)d", year=span.starts_on.year))
     return str(_l("All time"))
+
+
+EVENT_STATUSES = {
+    EventStatus.PENDING: _l("waiting"),
+    EventStatus.APPLIED: _l("applied"),
+    EventStatus.FAILED: _l("failed"),
+}
+
+
+def event_status(value) -> str:
+    return str(EVENT_STATUSES[EventStatus(value)])
