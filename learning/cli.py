@@ -270,3 +270,33 @@ def retry_command():
     from learning.registry.services import retry_failed
 
     click.echo(f"{retry_failed()} failed events now applied.")
+
+
+@registry_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that writes nothing).")
+@click.option("--keep-missing", is_flag=True, help="Do not deactivate members missing from the file.")
+@with_appcontext
+def import_command(path, apply, keep_missing):
+    """Import a roster (CSV or XLSX with Chinese headers): a dry run unless --apply."""
+    import time
+
+    from learning.registry.roster import RosterError, import_roster
+
+    started = time.perf_counter()
+    try:
+        report = import_roster(path, apply=apply, deactivate_missing=not keep_missing)
+    except RosterError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in report.problems[:200]:
+        click.echo(f"row {problem.row}: {problem.message}")
+    if len(report.problems) > 200:
+        click.echo(f"... and {len(report.problems) - 200} more problems")
+    verb, done = ("Applied", "") if report.applied else ("Dry run", "to be ")
+    click.echo(
+        f"{verb} ({report.kind}, {report.rows} rows, {time.perf_counter() - started:.1f} s): "
+        f"{len(report.created)} {done}created, {len(report.updated)} {done}updated, "
+        f"{len(report.deactivated)} {done}deactivated, {report.unchanged} unchanged, {len(report.problems)} problems."
+    )
+    if report.problems:
+        raise click.ClickException("nothing was written: fix the rows above and run again")

@@ -208,3 +208,17 @@ def test_connect_prints_the_credentials_once_as_json(runner, db):
     assert credentials["token"].startswith("reg_") and len(credentials["secret"]) == 64
     again = runner.invoke(args=["registry", "connect", "市党员信息库", "--json"])
     assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_the_worked_example_in_the_docs_is_right():
+    """docs/REGISTRY.md's example signature is what the server computes."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "REGISTRY.md").read_text(encoding="utf-8")
+    example = doc[doc.index("### Worked example"):]
+    secret = re.search(r"Secret `([0-9a-f]{64})`", example).group(1)
+    timestamp = re.search(r"timestamp\s+`(\d+)`", example).group(1)
+    body = re.search(r"```json\n(.*?)\n```", example, re.S).group(1)
+    signature = re.search(r"X-Registry-Signature: (sha256=[0-9a-f]{64})", example).group(1)
+    assert sign(secret, timestamp, body.encode("utf-8")) == signature
