@@ -34,7 +34,8 @@ def admin_required(permission: Permission = Permission.VIEW_MEMBERS):
     return decorator
 
 
-def _page_arg() -> int:
+def page_arg() -> int:
+    """The ?page= of a list, 1 for anything that is not a positive number."""
     page = request.args.get("page", "1")
     return int(page) if page.isdigit() and int(page) > 0 else 1
 
@@ -50,7 +51,7 @@ def index():
 def orgs():
     """The top of the viewer's scope, with member counts."""
     scope = scope_for(current_user)
-    pagination = queries.paginate(queries.child_organisations(scope, None), _page_arg(), current_app.config["PAGE_SIZE"])
+    pagination = queries.paginate(queries.child_organisations(scope, None), page_arg(), current_app.config["PAGE_SIZE"])
     return render_template(
         "admin/orgs.html",
         org=None,
@@ -66,7 +67,7 @@ def org_detail(org_id: int):
     scope = scope_for(current_user)
     org = org_or_404(current_user, org_id)
     page_size = current_app.config["PAGE_SIZE"]
-    children = queries.paginate(queries.child_organisations(scope, org), _page_arg(), page_size)
+    children = queries.paginate(queries.child_organisations(scope, org), page_arg(), page_size)
     members = queries.paginate(
         queries.member_search(scope, org=org).where(Organisation.id == org.id), 1, page_size
     )
@@ -105,7 +106,7 @@ def members():
     include_inactive = request.args.get("inactive") == "1"
     pagination = queries.paginate(
         queries.member_search(scope, org=org, q=q or None, status=status or None, include_inactive=include_inactive),
-        _page_arg(),
+        page_arg(),
         current_app.config["PAGE_SIZE"],
     )
     return render_template(

@@ -13,7 +13,7 @@ from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, member_or_404, org_or_404, scope_for
-from learning.orgs.views import admin_required
+from learning.orgs.views import admin_required, page_arg
 from learning.points import periods, queries, rankings, services
 from learning.points.appraisal import appraise
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
@@ -21,11 +21,6 @@ from learning.points.forms import DisputeForm, ManualEntryForm, ResolveDisputeFo
 from learning.points.models import Dispute, DisputeStatus, LedgerEntry, Period, PointRule, RuleSetting, Snapshot
 
 bp = Blueprint("points", __name__)
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
 
 
 def _period_arg() -> str:
@@ -53,7 +48,7 @@ def my_points():
     member = current_user.member
     if member is None:
         return render_template("points/my_points.html", member=None)
-    pagination = org_queries.paginate(queries.member_entries(member), _page_arg(), current_app.config["PAGE_SIZE"])
+    pagination = org_queries.paginate(queries.member_entries(member), page_arg(), current_app.config["PAGE_SIZE"])
     entries = list(pagination.items)
     labels_, values = queries.daily_series(member)
     return render_template(
@@ -114,7 +109,7 @@ def rankings_page():
     status = request.args.get("status", "")
     statuses = [status] if status in {s.value for s in MemberStatus} else None
     page_size = current_app.config["PAGE_SIZE"]
-    page = _page_arg()
+    page = page_arg()
     everyone = rankings.member_ranking(org, period_key, statuses)  # one query, sliced for the page
     members = everyone[(page - 1) * page_size: page * page_size]
     total = len(everyone)
@@ -214,7 +209,7 @@ def disputes():
     status = request.args.get("status", "open")
     chosen = DisputeStatus(status) if status in {s.value for s in DisputeStatus} else None
     pagination = org_queries.paginate(
-        queries.disputes_in_scope(scope.org_clause(Permission.MANAGE_MEMBERS), chosen), _page_arg(),
+        queries.disputes_in_scope(scope.org_clause(Permission.MANAGE_MEMBERS), chosen), page_arg(),
         current_app.config["PAGE_SIZE"],
     )
     return render_template("points/disputes.html", pagination=pagination, status=status, form=ResolveDisputeForm())

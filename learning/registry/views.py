@@ -10,7 +10,7 @@ from learning.accounts.forms import ConfirmForm
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission
-from learning.orgs.views import admin_required
+from learning.orgs.views import admin_required, page_arg
 from learning.registry import services
 from learning.registry.models import EventStatus, RegistryConnection, RegistryEvent
 
@@ -64,9 +64,7 @@ def events():
     q = request.args.get("q", "").strip()
     if q:
         query = query.where(RegistryEvent.event_id == q)
-    page = request.args.get("page", "1")
-    pagination = org_queries.paginate(query, int(page) if page.isdigit() and int(page) > 0 else 1,
-                                      current_app.config["PAGE_SIZE"])
+    pagination = org_queries.paginate(query, page_arg(), current_app.config["PAGE_SIZE"])
     types = db.session.scalars(select(RegistryEvent.type).distinct().order_by(RegistryEvent.type)).all()
     return render_template("registry/events.html", pagination=pagination, status=status, event_type=event_type,
                            q=q, types=types, statuses=list(EventStatus), form=ConfirmForm())

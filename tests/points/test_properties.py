@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from learning.config import REPO_ROOT
 from learning.extensions import db
-from learning.orgs.models import Member
 from learning.points import services
 from learning.points.models import LedgerEntry, RuleSetting
 from tests.conftest import empty_database

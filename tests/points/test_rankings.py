@@ -3,7 +3,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
 
 from learning.orgs.models import Member, Organisation
 from learning.points import rankings, services
