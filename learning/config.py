@@ -101,6 +101,8 @@ class Config:
         self.PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")
         self.API_TOKEN_DAYS = int(_env("API_TOKEN_DAYS", "90"))
         self.PAGE_SIZE = int(_env("PAGE_SIZE", "20"))
+        # Uploads (a city's roster as XLSX is some tens of megabytes).
+        self.MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "64")) * 1024 * 1024
 
         # flask-smorest / OpenAPI
         self.API_TITLE = "learning API"

@@ -91,3 +91,68 @@ def retry_all():
     applied = services.retry_failed()
     flash(_("%(n)d failed events now applied.", n=applied), "success")
     return redirect(url_for("registry.events", status="failed"))
+
+
+# -- roster upload -------------------------------------------------------------------------
+ROSTER_SUFFIXES = (".csv", ".xlsx")
+
+
+def _upload_dir():
+    from pathlib import Path
+
+    import time
+
+    folder = Path(current_app.instance_path) / "roster_uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():  # checked but never applied: gone after a day
+        if old.stat().st_mtime < time.time() - 86_400:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+@admin_required(Permission.MANAGE_SYSTEM)
+def roster():
+    """Upload a roster: a dry run first, shown row by row; the same file is then applied by its token."""
+    import secrets
+
+    from learning.registry.roster import RosterError, import_roster
+
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("registry/roster.html", form=form, report=None)
+    form.validate_on_submit() or abort(400)
+    token = request.form.get("upload", "")
+    if token:  # apply a file that was dry-run before
+        matches = [p for p in _upload_dir().glob(f"{token}.*")] if token.isalnum() else []
+        if not matches:
+            flash(_("That upload has expired; upload the file again."), "error")
+            return redirect(url_for("registry.roster"))
+        path, apply = matches[0], True
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(_("Choose a CSV or XLSX file."), "error")
+            return redirect(url_for("registry.roster"))
+        suffix = "." + upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+        if suffix not in ROSTER_SUFFIXES:
+            flash(_("A roster is a .csv or .xlsx file."), "error")
+            return redirect(url_for("registry.roster"))
+        token = secrets.token_hex(12)
+        path = _upload_dir() / f"{token}{suffix}"
+        upload.save(path)
+        apply = False
+    try:
+        report = import_roster(path, apply=apply)
+    except RosterError as exc:
+        path.unlink(missing_ok=True)
+        flash(str(exc), "error")
+        return redirect(url_for("registry.roster"))
+    if report.problems:
+        path.unlink(missing_ok=True)  # a file with problems is never applied
+    if apply and report.applied:
+        path.unlink(missing_ok=True)
+        flash(_("Roster applied: %(c)d created, %(u)d updated, %(d)d deactivated.",
+                c=len(report.created), u=len(report.updated), d=len(report.deactivated)), "success")
+        return redirect(url_for("registry.roster"))
+    return render_template("registry/roster.html", form=form, report=report, upload=token)

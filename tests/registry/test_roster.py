@@ -100,3 +100,32 @@ def test_unknown_columns_and_formats(runner, db, tmp_path):
     assert result.exit_code == 1 and "unknown columns" in result.output
     result = runner.invoke(args=["registry", "import", str(write(tmp_path, "x.txt", "a"))])
     assert result.exit_code == 1 and ".csv or .xlsx" in result.output
+
+
+def test_upload_in_the_admin_area_checks_then_applies(client, db, tree):
+    import io
+
+    from tests.conftest import csrf_token, login
+    from tests.factories import PASSWORD
+
+    login(client, "root", PASSWORD)
+    token = csrf_token(client, "/admin/registry/roster")
+    checked = client.post("/admin/registry/roster", data={"csrf_token": token, "file": (io.BytesIO(ORGS.encode()), "orgs.csv")},
+                          content_type="multipart/form-data")
+    html = checked.get_data(as_text=True)
+    assert checked.status_code == 200 and '<span class="stat-value" id="to-create">4</span>' in html
+    assert db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.external_id.like("P-%"))) == 0
+    upload = html.split('name="upload" value="')[1].split('"')[0]
+    applied = client.post("/admin/registry/roster", data={"csrf_token": token, "upload": upload}, follow_redirects=True)
+    assert "名册已导入：新增 4" in applied.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.external_id.like("P-%"))) == 4
+    again = client.post("/admin/registry/roster", data={"csrf_token": token, "upload": upload}, follow_redirects=True)
+    assert "该上传已失效" in again.get_data(as_text=True)  # one file, applied once
+
+    bad = client.post("/admin/registry/roster", data={"csrf_token": token, "file": (io.BytesIO(b"x"), "roster.pdf")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "名册须为 .csv 或 .xlsx 文件" in bad.get_data(as_text=True)
+    rows = "党员编号,姓名,所在党组织编号,人员类别\nP-M1,,P-NOPE,正式党员\n"
+    problems = client.post("/admin/registry/roster", data={"csrf_token": token, "file": (io.BytesIO(rows.encode()), "m.csv")},
+                           content_type="multipart/form-data").get_data(as_text=True)
+    assert "发现 2 个问题" in problems and "姓名 is empty" in problems
