@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from learning.extensions import db
 from learning.orgs.models import Member
@@ -79,7 +80,8 @@ def corrected_entry_ids(entry_ids: list[int]) -> set[int]:
 
 def member_disputes(member: Member) -> list[Dispute]:
     return list(db.session.scalars(
-        select(Dispute).where(Dispute.member_id == member.id).order_by(Dispute.id.desc()).limit(20)
+        select(Dispute).where(Dispute.member_id == member.id).options(joinedload(Dispute.entry))
+        .order_by(Dispute.id.desc()).limit(20)
     ))
 
 
@@ -90,6 +92,7 @@ def disputes_in_scope(org_clause, status: DisputeStatus | None = DisputeStatus.O
     query = (
         select(Dispute).join(Member, Member.id == Dispute.member_id)
         .join(Organisation, Organisation.id == Member.organisation_id).where(org_clause)
+        .options(joinedload(Dispute.entry), joinedload(Dispute.member).joinedload(Member.organisation))
     )
     if status is not None:
         query = query.where(Dispute.status == status)

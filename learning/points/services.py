@@ -309,7 +309,7 @@ def _counting_day(occurred_on: date) -> date:
     """
     for candidate in (occurred_on, periods.local_today()):
         quarter = periods.parse(periods.quarter_key(candidate))
-        _ensure_period(quarter)
+        ensure_period(quarter)
         query = select(Period.closed_at).where(Period.key == quarter.key)
         if db.engine.dialect.name == "postgresql":
             query = query.with_for_update(read=True)
@@ -318,7 +318,8 @@ def _counting_day(occurred_on: date) -> date:
     raise PointsError("the current period is closed; open a new one before awarding points")
 
 
-def _ensure_period(span: periods.PeriodSpan) -> None:
+def ensure_period(span: periods.PeriodSpan) -> None:
+    """Create the period's row if it is missing (its row is what awards and closing lock)."""
     db.session.connection().execute(
         _period_insert(db.engine.dialect.name),
         dict(key=span.key, kind=span.kind, starts_on=span.starts_on, ends_on=span.ends_on),

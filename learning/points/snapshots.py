@@ -17,7 +17,7 @@ from learning.orgs.models import Member, Organisation, OrgKind
 from learning.points import periods
 from learning.points.models import LedgerEntry, Period, Snapshot, SnapshotMember, SnapshotOrg, Subject
 from learning.points.scoring import OrgFigures, org_score, policy, stars_for
-from learning.points.services import PointsError, _ensure_period
+from learning.points.services import PointsError, ensure_period
 from learning.points.rankings import roll_up
 
 
@@ -56,7 +56,7 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     today = today or periods.local_today()
     if span.ends_on >= today:
         raise PointsError(f"{span.key} ends on {span.ends_on.isoformat()}; it can be closed from the day after")
-    _ensure_period(span)
+    ensure_period(span)
     lock = select(Period).where(Period.key == span.key)
     if db.engine.dialect.name == "postgresql":
         lock = lock.with_for_update()
