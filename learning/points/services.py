@@ -217,7 +217,6 @@ def award(
             already = _lock_counter(rule.id, subject_key, window_key)
             granted = min(granted, max(0, cap - already))
 
-    month, quarter, year = periods.keys_for(counted_on)
     entry = LedgerEntry(
         rule_id=rule.id,
         subject=rule.subject,
@@ -230,10 +229,7 @@ def award(
         requested_points=requested,
         capped=granted < requested,
         occurred_on=occurred_on,
-        counted_on=counted_on,
-        month_key=month,
-        quarter_key=quarter,
-        year_key=year,
+        **_counted(counted_on),
         actor_kind=ActorKind(actor_kind) if actor is None else ActorKind.ADMIN,
         actor_account_id=actor.id if actor is not None else None,
         reason=reason,
@@ -253,6 +249,12 @@ def award(
         _add_to_counter(rule.id, subject_key, window_key, granted)
     _add_to_totals(entry)
     return AwardResult(entry, True, granted, requested, entry.capped)
+
+
+def _counted(counted_on: date) -> dict:
+    """The day an entry counts on and the period keys that follow from it."""
+    month, quarter, year = periods.keys_for(counted_on)
+    return dict(counted_on=counted_on, month_key=month, quarter_key=quarter, year_key=year)
 
 
 def _existing(rule_id: int, subject_key: str, source_key: str) -> LedgerEntry | None:
@@ -416,7 +418,6 @@ def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
     if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.corrects_id == entry.id)) is not None:
         raise PointsError(_l("This entry has already been corrected."))
     counted_on = _counting_day(periods.local_today())
-    month, quarter, year = periods.keys_for(counted_on)
     compensation = LedgerEntry(
         rule_id=entry.rule_id,
         subject=entry.subject,
@@ -429,10 +430,7 @@ def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
         requested_points=-entry.points,
         capped=False,
         occurred_on=counted_on,
-        counted_on=counted_on,
-        month_key=month,
-        quarter_key=quarter,
-        year_key=year,
+        **_counted(counted_on),
         actor_kind=ActorKind.ADMIN if actor is not None else ActorKind.SYSTEM,
         actor_account_id=actor.id if actor is not None else None,
         reason=reason,
