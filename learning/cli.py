@@ -33,7 +33,7 @@ def register_commands(app) -> None:
 @with_appcontext
 def demo_command(first_start: bool):
     """Load the demo software park (idempotent) and print the demo logins."""
-    from learning.demo import database_is_empty, load_demo
+    from learning.demo import database_is_empty, demo_logins, load_demo
 
     if first_start and not database_is_empty():
         click.echo("The database already holds organisations; demo data not loaded again.")
@@ -44,26 +44,7 @@ def demo_command(first_start: bool):
             f"Demo data: {result.organisations_created} organisations, {result.members_created} members, "
             f"{result.accounts_created} accounts created."
         )
-    _print_logins(result.logins if result else _demo_logins())
-
-
-def _demo_logins():
-    from pathlib import Path
-
-    import yaml
-
-    from learning.accounts.services import account_by_username
-    from learning.demo import DemoLogin
-
-    path = Path(current_app.config["CONTENT_DIR"]) / "demo" / "accounts.yaml"
-    if not path.exists():
-        return []
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [
-        DemoLogin(e["username"], e["password"], e["role"], e.get("note", ""))
-        for e in entries
-        if account_by_username(e["username"]) is not None
-    ]
+    _print_logins(result.logins if result else demo_logins(current_app.config["CONTENT_DIR"], existing_only=True))
 
 
 def _print_logins(logins) -> None:

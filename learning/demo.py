@@ -41,6 +41,20 @@ class DemoResult:
     logins: list[DemoLogin]
 
 
+def demo_logins(content_dir: str | Path, *, existing_only: bool = False) -> list[DemoLogin]:
+    """The logins of content/demo/accounts.yaml (only those whose account exists, if asked)."""
+    path = Path(content_dir) / "demo" / "accounts.yaml"
+    if not path.exists():
+        return []
+    logins = [
+        DemoLogin(e["username"], e["password"], e["role"], e.get("note", ""))
+        for e in yaml.safe_load(path.read_text(encoding="utf-8"))
+    ]
+    if existing_only:
+        logins = [login for login in logins if accounts.account_by_username(login.username) is not None]
+    return logins
+
+
 def database_is_empty() -> bool:
     return db.session.scalar(select(func.count()).select_from(Organisation)) == 0
 
@@ -92,9 +106,8 @@ def _load(base: Path) -> DemoResult:
             created_members += 1
 
     created_accounts = 0
-    logins = []
+    logins = demo_logins(base.parent)
     for entry in yaml.safe_load((base / "accounts.yaml").read_text(encoding="utf-8")):
-        logins.append(DemoLogin(entry["username"], entry["password"], entry["role"], entry.get("note", "")))
         if accounts.account_by_username(entry["username"]) is not None:
             continue
         member = orgs.member_by_external_id(entry["member"]) if entry.get("member") else None

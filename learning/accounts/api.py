@@ -1,7 +1,7 @@
 """Accounts JSON API: bearer tokens for the mobile client and the caller's own profile."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
@@ -14,12 +14,8 @@ from learning.extensions import db, limiter
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Authentication and the caller's account")
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(_login_limit, deduct_when=lambda response: response.status_code == 401)
+@limiter.limit(services.login_rate_limit, deduct_when=lambda response: response.status_code == 401)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.alt_response(401, description="Wrong username or password")

@@ -34,6 +34,11 @@ class AccountError(ValueError):
         self.field = field
 
 
+def login_rate_limit() -> str:
+    """The failed-login limit of the web form and the token endpoint (one setting for both)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return _l("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
@@ -202,7 +207,8 @@ class IssuedToken:
     record: ApiToken
 
 
-def _token_hash(token: str) -> str:
+def token_digest(token: str) -> str:
+    """How bearer tokens (API and registry) are stored: their SHA-256, never the token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -212,7 +218,7 @@ def issue_token(account: Account, name: str = "mobile", days: int | None = None)
     record = ApiToken(
         account=account,
         name=name[:100] or "mobile",
-        token_hash=_token_hash(token),
+        token_hash=token_digest(token),
         prefix=token[: len(TOKEN_PREFIX) + 4],
         expires_at=utcnow() + timedelta(days=days),
     )
@@ -224,7 +230,7 @@ def issue_token(account: Account, name: str = "mobile", days: int | None = None)
 def account_for_token(token: str, now: datetime | None = None) -> tuple[Account, ApiToken] | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     now = now or utcnow()
     if record is None or not record.is_valid(now) or not record.account.is_active:
         return None

@@ -567,17 +567,15 @@ def verify_totals() -> list[str]:
 def caps_left_today(member: Member) -> list[tuple[PointRule, int, int]]:
     """(rule, granted today, daily cap) for the member's rules with a daily cap."""
     today = periods.local_today()
+    granted_today = dict(db.session.execute(
+        select(CapCounter.rule_id, CapCounter.granted).where(
+            CapCounter.subject_key == f"m:{member.id}", CapCounter.window_key == f"d:{today.isoformat()}"
+        )
+    ).all())
     result = []
     for rule in db.session.scalars(select(PointRule).where(PointRule.subject == Subject.MEMBER).order_by(PointRule.id)):
         setting = effective_setting(rule, member.organisation, today)
         if setting is None or not setting.active or setting.daily_cap is None:
             continue
-        granted = db.session.scalar(
-            select(CapCounter.granted).where(
-                CapCounter.rule_id == rule.id,
-                CapCounter.subject_key == f"m:{member.id}",
-                CapCounter.window_key == f"d:{today.isoformat()}",
-            )
-        ) or 0
-        result.append((rule, granted, setting.daily_cap))
+        result.append((rule, granted_today.get(rule.id, 0), setting.daily_cap))
     return result

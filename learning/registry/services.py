@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from learning.accounts.services import token_digest
 from learning.db import utcnow
 from learning.extensions import db
 from learning.registry import events as handlers
@@ -38,10 +39,6 @@ class IssuedConnection:
     secret: str  # shown once
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_connection(name: str, *, actor=None) -> IssuedConnection:
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -51,7 +48,7 @@ def create_connection(name: str, *, actor=None) -> IssuedConnection:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     secret = secrets.token_hex(32)
     connection = RegistryConnection(
-        name=name, token_hash=_hash(token), token_prefix=token[:8], secret=secret,
+        name=name, token_hash=token_digest(token), token_prefix=token[:8], secret=secret,
         created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(connection)
@@ -67,7 +64,7 @@ def revoke_connection(connection: RegistryConnection) -> None:
 def connection_for_token(token: str) -> RegistryConnection | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    connection = db.session.scalar(select(RegistryConnection).where(RegistryConnection.token_hash == _hash(token)))
+    connection = db.session.scalar(select(RegistryConnection).where(RegistryConnection.token_hash == token_digest(token)))
     return connection if connection is not None and connection.active else None
 
 
