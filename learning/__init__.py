@@ -1,6 +1,7 @@
 """learning: micro-courses, quizzes, challenge campaigns and points for Party members."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Flask, render_template, request, session
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.accounts.views import enforce_password_change
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
+    from learning.registry.scim import bp as scim_bp
     from learning.registry.views import bp as registry_bp
     from learning.site import bp as site_bp
 
@@ -109,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(orgs_bp)
     app.register_blueprint(points_bp)
     app.register_blueprint(registry_bp)
+    app.register_blueprint(scim_bp)
     app.before_request(enforce_password_change)
 
 
@@ -120,8 +123,15 @@ def _register_error_handlers(app: Flask) -> None:
     def wants_problem_json() -> bool:
         return request.path.startswith(("/api/", "/registry/"))
 
+    def scim_error(status: int, detail: str):
+        """SCIM clients read RFC 7644 error bodies, not problem+json."""
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
+        return app.response_class(json.dumps(body), status=status, mimetype="application/scim+json")
+
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
+        if request.path.startswith("/scim/"):
+            return scim_error(error.code or 500, error.description or error.name)
         if wants_problem_json():
             return problem_from_http_exception(error)
         if isinstance(error, CSRFError):
@@ -156,6 +166,8 @@ def _register_error_handlers(app: Flask) -> None:
     def handle_unexpected(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         ext.db.session.rollback()
+        if request.path.startswith("/scim/"):
+            return scim_error(500, "An unexpected error occurred; it has been logged.")
         if wants_problem_json():
             return problem(500, "Internal Server Error", _("An unexpected error occurred; it has been logged."))
         return (

@@ -78,10 +78,15 @@ class Member(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SCIM userName, when a registry provisions the member over SCIM (often the member number).
+    user_name: Mapped[str | None] = mapped_column(String(100), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus))
     joined_on: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Set by a SCIM DELETE: the member stays (history, points) but is no longer a SCIM resource.
+    # Distinct from ``active``, which a registry may switch off and on again (SCIM ``active``).
+    deprovisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -15,6 +15,11 @@ class OrgError(ValueError):
     """A change to the tree that would break it; the message is for the user."""
 
 
+# ``check_rules=False``: the registry is the system of record, and when it provisions a tree
+# our kind rules would refuse (a member held directly by a committee, a group under a general
+# branch), we mirror it rather than drop it.  Cycles and dissolved targets are refused always.
+
+
 def _check_kind(kind: OrgKind, parent: Organisation | None) -> None:
     parent_kind = parent.kind if parent is not None else None
     if kind not in ALLOWED_CHILDREN[parent_kind]:
@@ -28,10 +33,14 @@ def create_organisation(
     *,
     external_id: str | None = None,
     joint: bool = False,
+    check_rules: bool = True,
 ) -> Organisation:
     """Add an organisation; its path needs its id, so it is flushed first."""
     kind = OrgKind(kind)
-    _check_kind(kind, parent)
+    if parent is not None and not parent.active:
+        raise OrgError(f"{parent.name} is dissolved")
+    if check_rules:
+        _check_kind(kind, parent)
     if joint and kind != OrgKind.BRANCH:
         raise OrgError("only a branch can be a joint branch")
     org = Organisation(name=name, kind=kind, parent=parent, external_id=external_id, joint=joint, path="")
@@ -43,11 +52,14 @@ def create_organisation(
     return org
 
 
-def move_organisation(org: Organisation, new_parent: Organisation | None) -> None:
+def move_organisation(org: Organisation, new_parent: Organisation | None, *, check_rules: bool = True) -> None:
     """Re-hang ``org`` and its whole subtree under ``new_parent`` in one UPDATE."""
     if new_parent is not None and new_parent.path.startswith(org.path):
         raise OrgError("an organisation cannot move under itself")
-    _check_kind(org.kind, new_parent)
+    if new_parent is not None and not new_parent.active:
+        raise OrgError(f"{new_parent.name} is dissolved")
+    if check_rules:
+        _check_kind(org.kind, new_parent)
     old_path = org.path
     new_path = f"{new_parent.path if new_parent else '/'}{org.id}/"
     depth_change = ((new_parent.depth + 1) if new_parent else 0) - org.depth
@@ -143,11 +155,11 @@ def update_member(member: Member, *, name: str | None = None, status: MemberStat
     return member
 
 
-def transfer_member(member: Member, organisation: Organisation) -> Member:
+def transfer_member(member: Member, organisation: Organisation, *, check_rules: bool = True) -> Member:
     """组织关系转接: later points go to the new organisation; earned ones stay where they were earned."""
     if not organisation.active:
         raise OrgError(f"{organisation.name} is dissolved")
-    if organisation.kind not in (OrgKind.BRANCH, OrgKind.GROUP):
+    if check_rules and organisation.kind not in (OrgKind.BRANCH, OrgKind.GROUP):
         raise OrgError("members belong to a branch or a group")
     member.organisation = organisation
     member.active = True
@@ -163,11 +175,15 @@ def deactivate_member(member: Member) -> Member:
 
 
 def update_organisation(org: Organisation, *, name: str | None = None, parent: Organisation | None = None,
-                        move: bool = False) -> Organisation:
+                        move: bool = False, kind: OrgKind | None = None, check_rules: bool = True) -> Organisation:
     if name is not None:
         org.name = name
+    if kind is not None and OrgKind(kind) != org.kind:
+        if check_rules:
+            raise OrgError("the kind of an organisation is not changed here; dissolve it and create another")
+        org.kind = OrgKind(kind)
     if move and parent is not org.parent:
-        move_organisation(org, parent)
+        move_organisation(org, parent, check_rules=check_rules)
     db.session.flush()
     return org
 

@@ -33,6 +33,9 @@ class RegistryConnection(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Pull sync: the registry's own SCIM server, when it has one (token kept to call it).
+    pull_url: Mapped[str | None] = mapped_column(String(300))
+    pull_token: Mapped[str | None] = mapped_column(String(300))
 
     @property
     def active(self) -> bool:
@@ -64,5 +67,30 @@ class RegistryEvent(db.Model):
     result: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    connection: Mapped[RegistryConnection] = relationship()
+
+
+class SyncStatus(str, enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SyncRun(db.Model):
+    """One pull from a registry's SCIM server: what differed, and whether it was applied."""
+
+    __tablename__ = "registry_sync_run"
+    __table_args__ = (Index("ix_registry_sync_run_connection", "connection_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("registry_connection.id"))
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[SyncStatus] = mapped_column(str_enum(SyncStatus), default=SyncStatus.RUNNING)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Counts per action, and the first changes in detail, for the diff report.
+    summary: Mapped[dict | None] = mapped_column(JSON)
 
     connection: Mapped[RegistryConnection] = relationship()
