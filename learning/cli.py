@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from learning.extensions import db
 
@@ -251,6 +252,58 @@ def retry_command():
     from learning.registry.services import retry_failed
 
     click.echo(f"{retry_failed()} failed events now applied.")
+
+
+def _connection_named(name):
+    from learning.registry.models import RegistryConnection
+
+    connection = db.session.scalar(select(RegistryConnection).where(RegistryConnection.name == name))
+    if connection is None or not connection.active:
+        raise click.ClickException(f"no active connection named {name!r}")
+    return connection
+
+
+@registry_group.command("pull-from")
+@click.argument("name")
+@click.argument("url")
+@click.option("--token", prompt=True, hide_input=True, help="The bearer token the registry's SCIM server issued.")
+@with_appcontext
+def pull_from_command(name, url, token):
+    """Pull connection NAME's roster from the registry's SCIM server at URL (…/scim/v2)."""
+    from learning.registry.services import RegistryError, set_pull_source
+
+    try:
+        set_pull_source(_connection_named(name), url, token)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{name} will pull from {url}.")
+
+
+@registry_group.command("pull")
+@click.argument("name")
+@click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that writes nothing).")
+@click.option("--force", is_flag=True, help="Apply even if it deactivates more than a tenth of the members.")
+@with_appcontext
+def pull_command(name, apply, force):
+    """Pull the roster from connection NAME's SCIM server and reconcile it: a dry run unless --apply."""
+    from learning.registry.sync import SyncError, pull
+
+    try:
+        run = pull(_connection_named(name), apply=apply, force=force)
+    except SyncError as exc:
+        raise click.ClickException(str(exc)) from None
+    for part in ("organisations", "members"):
+        figures = (run.summary or {}).get(part) or {}
+        if figures:
+            click.echo(f"{part}: {figures['created']} created, {figures['updated']} updated, "
+                       f"{figures['deactivated']} deactivated, {figures['unchanged']} unchanged, "
+                       f"{figures['problem_count']} problems")
+            for problem in figures["problems"][:50]:
+                click.echo(f"  row {problem['row']}: {problem['message']}")
+    if run.status.value != "succeeded":
+        raise click.ClickException(run.error or "the pull failed")
+    click.echo("Applied." if apply else "Dry run: nothing was written; add --apply to write it.")
 
 
 @registry_group.command("import")

@@ -9,7 +9,7 @@ from learning.accounts.models import Role
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points.appraisal import Grade
 from learning.points.models import DisputeStatus
-from learning.registry.models import EventStatus
+from learning.registry.models import EventStatus, SyncStatus
 
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
@@ -111,3 +111,14 @@ EVENT_STATUSES = {
 
 def event_status(value) -> str:
     return str(EVENT_STATUSES[EventStatus(value)])
+
+
+SYNC_STATUSES = {
+    SyncStatus.RUNNING: _l("running"),
+    SyncStatus.SUCCEEDED: _l("succeeded"),
+    SyncStatus.FAILED: _l("failed"),
+}
+
+
+def sync_status(value) -> str:
+    return str(SYNC_STATUSES[SyncStatus(value)])

@@ -101,9 +101,9 @@ def import_roster(path: str | Path, *, apply: bool = False, deactivate_missing: 
         raise RosterError("the file has no rows")
     headers = set(rows[0])
     if set(ORG_COLUMNS) - {"联合党支部"} <= headers:
-        report = _organisations(rows, apply)
+        report = reconcile_organisations(rows, apply)
     elif set(MEMBER_COLUMNS) - {"入党日期"} <= headers:
-        report = _members(rows, apply, deactivate_missing)
+        report = reconcile_members(rows, apply, deactivate_missing)
     else:
         raise RosterError(
             "unknown columns: an organisation roster needs 组织编号, 组织名称, 组织类别, 上级组织编号; "
@@ -117,7 +117,7 @@ def import_roster(path: str | Path, *, apply: bool = False, deactivate_missing: 
     return report
 
 
-def _organisations(rows, apply: bool) -> Report:
+def reconcile_organisations(rows, apply: bool) -> Report:
     report = Report("organisations", rows=len(rows))
     existing = {o.external_id: o for o in db.session.scalars(select(Organisation).where(Organisation.external_id.is_not(None)))}
     seen: dict[str, int] = {}
@@ -177,7 +177,7 @@ def _organisations(rows, apply: bool) -> Report:
     return report
 
 
-def _members(rows, apply: bool, deactivate_missing: bool) -> Report:
+def reconcile_members(rows, apply: bool, deactivate_missing: bool) -> Report:
     report = Report("members", rows=len(rows))
     org_ids = dict(db.session.execute(
         select(Organisation.external_id, Organisation.id).where(Organisation.external_id.is_not(None), Organisation.active.is_(True))

@@ -191,7 +191,7 @@ def _join_datetime(day: date | None) -> datetime | None:
     return datetime.combine(day, time(0), LOCAL_TZ) if day else None
 
 
-def _join_day(value: datetime | None) -> date | None:
+def join_day(value: datetime | None) -> date | None:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -297,7 +297,7 @@ def _comparison(attributes: dict, node: Comparison):
             raise InvalidFilterException(detail=f"{node.attr_path} compares with a dateTime") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        value = _join_day(moment) if kind == "date" else moment
+        value = join_day(moment) if kind == "date" else moment
     if op in (CompareOperator.co, CompareOperator.sw, CompareOperator.ew):
         raise InvalidFilterException(detail=f"{op} applies to strings")
     return {
@@ -530,7 +530,7 @@ class DatabaseStorage(ScimStorage):
             orgs.update_member(member, name=name, status=status)
             member.external_id = resource.external_id
         member.user_name = user_name
-        member.joined_on = _join_day(extension.join_date)
+        member.joined_on = join_day(extension.join_date)
         if resource.active is False and member.active:
             orgs.deactivate_member(member)
         elif resource.active is not False:

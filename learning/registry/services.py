@@ -61,6 +61,24 @@ def revoke_connection(connection: RegistryConnection) -> None:
         connection.revoked_at = utcnow()
 
 
+def set_pull_source(connection: RegistryConnection, url: str, token: str | None) -> None:
+    """Where pull sync reads the registry's roster; an empty token keeps the one stored."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 300:
+        raise RegistryError("the SCIM address is an http(s) URL such as https://registry.example/scim/v2")
+    token = (token or "").strip()
+    if not token and not connection.pull_token:
+        raise RegistryError("the registry's SCIM token is required")
+    if len(token) > 300:
+        raise RegistryError("the token is longer than 300 characters")
+    connection.pull_url = url
+    if token:
+        connection.pull_token = token
+
+
 def connection_for_token(token: str) -> RegistryConnection | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None

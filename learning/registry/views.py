@@ -37,7 +37,10 @@ def connections():
     counts = dict(db.session.execute(
         select(RegistryEvent.status, func.count()).group_by(RegistryEvent.status)
     ).all())
-    return render_template("registry/connections.html", connections=rows, counts=counts, form=form)
+    from learning.registry.sync import last_runs
+
+    return render_template("registry/connections.html", connections=rows, counts=counts, form=form,
+                           last_runs=last_runs([c.id for c in rows]))
 
 
 @bp.route("/<int:connection_id>/revoke", methods=["POST"])
@@ -156,3 +159,46 @@ def roster():
                 c=len(report.created), u=len(report.updated), d=len(report.deactivated)), "success")
         return redirect(url_for("registry.roster"))
     return render_template("registry/roster.html", form=form, report=report, upload=token)
+
+
+# -- pull sync -------------------------------------------------------------------------------
+@bp.route("/<int:connection_id>/sync", methods=["GET", "POST"])
+@admin_required(Permission.MANAGE_SYSTEM)
+def sync(connection_id: int):
+    """Where a connection pulls from, a dry run or a sync by hand, and the diff of every run."""
+    from learning.registry import sync as pull_sync
+    from learning.registry.models import SyncRun
+
+    connection = db.session.get(RegistryConnection, connection_id) or abort(404)
+    form = ConfirmForm()
+    if request.method == "POST":
+        form.validate_on_submit() or abort(400)
+        action = request.form.get("action", "")
+        if action == "source":
+            try:
+                services.set_pull_source(connection, request.form.get("url", ""), request.form.get("token", ""))
+            except services.RegistryError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("Saved. Run a check to see what the registry would change."), "success")
+        elif action in ("check", "apply") and connection.active:
+            try:
+                run = pull_sync.pull(connection, apply=action == "apply", force=request.form.get("force") == "1")
+            except pull_sync.SyncError as exc:
+                flash(str(exc), "error")
+            else:
+                if run.status.value == "succeeded":
+                    flash(_("Sync applied.") if action == "apply" else _("Check finished: nothing was written."), "success")
+                else:
+                    flash(_("The sync failed: %(error)s", error=run.error), "error")
+        else:
+            abort(400)
+        return redirect(url_for("registry.sync", connection_id=connection.id))
+    runs = org_queries.paginate(
+        select(SyncRun).where(SyncRun.connection_id == connection.id).order_by(SyncRun.id.desc()),
+        page_arg(), current_app.config["PAGE_SIZE"],
+    )
+    latest = runs.items[0] if runs.items and runs.page == 1 else None
+    return render_template("registry/sync.html", connection=connection, runs=runs, latest=latest, form=form)
