@@ -84,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.accounts import models as account_models  # noqa: F401
     from learning.orgs import models as org_models  # noqa: F401
     from learning.points import models as points_models  # noqa: F401
+    from learning.courses import models as course_models  # noqa: F401
     from learning.registry import models as registry_models  # noqa: F401
     from learning.accounts.views import load_user
 

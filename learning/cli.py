@@ -27,6 +27,7 @@ def register_commands(app) -> None:
     app.cli.add_command(periods_group)
     app.cli.add_command(rankings_group)
     app.cli.add_command(registry_group)
+    app.cli.add_command(content_group)
 
 
 @click.command("demo")
@@ -334,3 +335,30 @@ def import_command(path, apply, keep_missing):
     )
     if report.problems:
         raise click.ClickException("nothing was written: fix the rows above and run again")
+
+
+# -- content ----------------------------------------------------------------------------------
+@click.group("content")
+def content_group():
+    """Courses shipped as files (content/courses)."""
+
+
+@content_group.command("import")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
+@with_appcontext
+def content_import_command(path):
+    """Import or update the courses under PATH (default: content/courses); re-importing is a no-op."""
+    from pathlib import Path
+
+    from learning.courses.content import import_courses
+
+    root = Path(path) if path else Path(current_app.config["CONTENT_DIR"]) / "courses"
+    report = import_courses(root)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    for lesson in report.retired_lessons:
+        click.echo(f"retired lesson {lesson}")
+    click.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+               f"{len(report.errors)} with errors (not imported).")
+    if report.errors:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,1 @@
+"""Courses, lessons, effective study time, credit hours and quotas."""

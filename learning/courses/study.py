@@ -1,0 +1,192 @@
+"""Effective study time, measured by the server.
+
+Opening a lesson starts a session and closes the member's other open session, so a second tab
+or device pauses the first and two lessons never run at once (a partial unique index makes that
+hold under races too).  The page then sends a heartbeat every ``HEARTBEAT_SECONDS`` while the
+lesson is visible (and, for media, playing).  Only the server's clock counts:
+
+- a heartbeat is credited the time since the last accepted one, which is never more than the
+  wall-clock time and never more than ``MAX_GAP_SECONDS``;
+- one that comes sooner than ``MIN_GAP_SECONDS`` is refused (too fast) and moves nothing;
+- one that comes later than ``MAX_GAP_SECONDS`` is accepted as a new start but credits nothing
+  (the tab was hidden, the phone slept);
+- its sequence number must grow (a replayed or reordered beat is refused);
+- a hidden page or paused media credits nothing; media credits no more than the position moved
+  (plus a little slack), and a lesson's media credits no more than its length plus a margin;
+- the client's own idea of a duration is never read.
+
+Two beats of one session racing are settled by a compare-and-set on ``last_seq``.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from learning.courses.models import Lesson, LessonKind, LessonProgress, StudySession
+from learning.db import utcnow
+from learning.extensions import db
+from learning.orgs.models import Member
+
+HEARTBEAT_SECONDS = 15
+MIN_GAP_SECONDS = 10
+MAX_GAP_SECONDS = 45
+POSITION_SLACK_SECONDS = 3
+MEDIA_MARGIN = 1.1  # a media lesson credits at most 110 % of its length
+END_TOLERANCE_SECONDS = 1.5
+
+
+def now() -> datetime:
+    """The server's clock (tests move it)."""
+    return utcnow()
+
+
+class StudyError(ValueError):
+    """Why a heartbeat was refused; ``code`` is for clients, the message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class BeatResult:
+    credited: int
+    lesson_seconds: int
+    lesson_completed: bool
+    course_completed: bool
+    note: str  # accepted | late | hidden | paused
+
+
+def start_session(member: Member, lesson: Lesson) -> StudySession:
+    """Open ``lesson`` for ``member``; any other open session of theirs is closed first."""
+    if lesson.retired_at is not None or not lesson.course.published:
+        raise StudyError("unavailable", "this lesson is not available")
+    moment = now()
+    for _attempt in range(3):
+        db.session.execute(
+            update(StudySession)
+            .where(StudySession.member_id == member.id, StudySession.closed_at.is_(None))
+            .values(closed_at=moment, closed_reason="superseded")
+            .execution_options(synchronize_session=False)
+        )
+        session = StudySession(
+            token=secrets.token_urlsafe(32), member_id=member.id, lesson_id=lesson.id,
+            started_at=moment, last_beat_at=moment, last_seq=0, credited_seconds=0,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(session)
+        except IntegrityError:  # another device opened a lesson at the same moment: close it too
+            continue
+        _progress(member.id, lesson.id)
+        db.session.flush()
+        return session
+    raise StudyError("busy", "another device keeps opening lessons; try again")
+
+
+def session_for(member: Member, token: str) -> StudySession:
+    session = db.session.scalar(
+        select(StudySession).where(StudySession.token == (token or ""), StudySession.member_id == member.id)
+    )
+    if session is None:
+        raise StudyError("unknown_session", "no such study session")
+    return session
+
+
+def _progress(member_id: int, lesson_id: int) -> LessonProgress:
+    progress = db.session.scalar(
+        select(LessonProgress).where(LessonProgress.member_id == member_id, LessonProgress.lesson_id == lesson_id)
+    )
+    if progress is None:
+        progress = LessonProgress(member_id=member_id, lesson_id=lesson_id, seconds=0, reached_end=False)
+        try:
+            with db.session.begin_nested():
+                db.session.add(progress)
+        except IntegrityError:
+            progress = db.session.scalar(
+                select(LessonProgress).where(LessonProgress.member_id == member_id, LessonProgress.lesson_id == lesson_id)
+            )
+    return progress
+
+
+def _refuse(session: StudySession, code: str, message: str):
+    db.session.execute(update(StudySession).where(StudySession.id == session.id)
+                       .values(rejected_beats=StudySession.rejected_beats + 1))
+    db.session.commit()
+    raise StudyError(code, message)
+
+
+def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
+              position: float | None = None) -> BeatResult:
+    """Credit the time since the last accepted beat, if this beat deserves it; commits."""
+    from learning.courses import services
+
+    session = session_for(member, token)
+    if session.closed_at is not None:
+        _refuse(session, "paused", "this lesson was opened elsewhere; open it again to continue here")
+    if not isinstance(seq, int) or seq <= session.last_seq:
+        _refuse(session, "replayed", "this heartbeat was already received")
+    moment = now()
+    elapsed = (moment - session.last_beat_at).total_seconds()
+    if elapsed < MIN_GAP_SECONDS:
+        _refuse(session, "too_fast", "heartbeats came faster than the page sends them")
+    lesson = session.lesson
+    credit, note = 0, "accepted"
+    new_position = session.last_position
+    if elapsed > MAX_GAP_SECONDS:
+        note = "late"
+    elif not visible:
+        note = "hidden"
+    elif lesson.kind.is_media:
+        if not playing or position is None:
+            note = "paused"
+        else:
+            length = lesson.media_seconds or 0
+            position = max(0.0, min(float(position), float(length)))
+            moved = position - (session.last_position or 0.0)
+            # Media that does not move earns nothing, however long it "plays".
+            credit = int(min(elapsed, moved + POSITION_SLACK_SECONDS)) if moved > 0 else 0
+            new_position = position
+    else:
+        credit = int(elapsed)
+    if lesson.kind.is_media and position is not None:
+        new_position = max(0.0, min(float(position), float(lesson.media_seconds or 0)))
+
+    claimed = db.session.execute(
+        update(StudySession)
+        .where(StudySession.id == session.id, StudySession.last_seq == session.last_seq, StudySession.closed_at.is_(None))
+        .values(last_seq=seq, last_beat_at=moment, last_position=new_position,
+                credited_seconds=StudySession.credited_seconds + credit)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise StudyError("replayed", "another heartbeat of this session was received at the same time")
+
+    progress = _progress(member.id, lesson.id)
+    if lesson.kind.is_media:
+        cap = int((lesson.media_seconds or 0) * MEDIA_MARGIN)
+        credit = max(0, min(credit, cap - progress.seconds))
+        if new_position is not None and lesson.media_seconds and new_position >= lesson.media_seconds - END_TOLERANCE_SECONDS:
+            progress.reached_end = True
+    progress.seconds += credit
+    lesson_done = course_done = False
+    if progress.completed_at is None and services.lesson_is_complete(lesson, progress):
+        progress.completed_at = moment
+        lesson_done = True
+        course_done = services.on_lesson_completed(member, lesson, moment)
+    db.session.commit()
+    return BeatResult(credit, progress.seconds, lesson_done, course_done, note)
+
+
+def close_session(member: Member, token: str) -> None:
+    """The page was closed or left; the last stretch since the last beat is not credited."""
+    session = session_for(member, token)
+    if session.closed_at is None:
+        session.closed_at = now()
+        session.closed_reason = "closed"
+    db.session.commit()
