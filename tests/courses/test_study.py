@@ -1,0 +1,199 @@
+"""Effective study time: the known attacks earn nothing extra, honest study completes courses."""
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from learning.courses import study
+from learning.courses.models import Course, CourseCompletion, Lesson, LessonProgress
+from learning.orgs.models import Member
+from learning.points import services as points
+
+BEAT = study.HEARTBEAT_SECONDS
+
+
+def lesson(db, course_slug, slug):
+    return db.session.scalar(select(Lesson).join(Course).where(Course.slug == course_slug, Lesson.slug == slug))
+
+
+def member(db, tree, key="b1_member"):
+    return db.session.get(Member, tree["members"][key])
+
+
+def seconds(db, who, which):
+    return db.session.scalar(select(LessonProgress.seconds).where(LessonProgress.member_id == who.id,
+                                                                 LessonProgress.lesson_id == which.id)) or 0
+
+
+def study_honestly(who, which, clock, beats, *, start_seq=1, **kwargs):
+    session = study.start_session(who, which)
+    for seq in range(start_seq, start_seq + beats):
+        clock.advance(BEAT)
+        study.heartbeat(who, session.token, seq=seq, **kwargs)
+    return session
+
+
+def test_honest_reading_is_credited_by_the_servers_clock(db, tree, courses, clock):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    study_honestly(who, text, clock, 6)
+    assert seconds(db, who, text) == 6 * BEAT
+
+
+def test_heartbeats_faster_than_real_time_earn_nothing(db, tree, courses, clock):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    refused = 0
+    for seq in range(1, 101):  # 100 beats in 100 seconds of real time
+        clock.advance(1)
+        try:
+            study.heartbeat(who, session.token, seq=seq)
+        except study.StudyError as exc:
+            assert exc.code == "too_fast"
+            refused += 1
+    # Only the beats at least MIN_GAP apart were accepted; together never more than the 100 s that passed.
+    assert seconds(db, who, text) <= 100
+    assert refused >= 85
+
+
+def test_a_replayed_or_reordered_heartbeat_is_refused(db, tree, courses, clock):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study_honestly(who, text, clock, 2)
+    clock.advance(BEAT)
+    for seq in (2, 1, 0, -5):
+        with pytest.raises(study.StudyError) as refused:
+            study.heartbeat(who, session.token, seq=seq)
+        assert refused.value.code == "replayed"
+    assert seconds(db, who, text) == 2 * BEAT
+
+
+def test_a_forged_or_someone_elses_session_is_unknown(db, tree, courses, clock):
+    who, other = member(db, tree), member(db, tree, "b2_member")
+    text = lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    clock.advance(BEAT)
+    for token, person in (("forged-token", who), (session.token, other)):
+        with pytest.raises(study.StudyError) as refused:
+            study.heartbeat(person, token, seq=1)
+        assert refused.value.code == "unknown_session"
+    assert seconds(db, other, text) == 0
+
+
+def test_two_lessons_or_two_devices_at_once_count_once(db, tree, courses, clock):
+    who = member(db, tree)
+    first, second = lesson(db, "party-discipline", "01-six-disciplines"), lesson(db, "party-discipline", "02-red-lines")
+    phone = study.start_session(who, first)
+    laptop = study.start_session(who, second)  # opening another lesson pauses the first
+    tablet_same_lesson = None
+    for seq in range(1, 5):
+        clock.advance(BEAT)
+        with pytest.raises(study.StudyError) as paused:
+            study.heartbeat(who, phone.token, seq=seq)
+        assert paused.value.code == "paused"
+        study.heartbeat(who, laptop.token, seq=seq)
+    tablet_same_lesson = study.start_session(who, second)  # a second device on the same lesson
+    for seq in range(5, 9):
+        clock.advance(BEAT)
+        with pytest.raises(study.StudyError):
+            study.heartbeat(who, laptop.token, seq=seq)
+        study.heartbeat(who, tablet_same_lesson.token, seq=seq - 4)
+    assert seconds(db, who, first) == 0
+    assert seconds(db, who, second) == 8 * BEAT  # 120 s of wall clock, credited once
+
+
+def test_a_hidden_tab_earns_nothing_and_coming_back_late_earns_nothing_for_the_gap(db, tree, courses, clock):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study_honestly(who, text, clock, 2)
+    for seq in (3, 4, 5):
+        clock.advance(BEAT)
+        assert study.heartbeat(who, session.token, seq=seq, visible=False).credited == 0
+    clock.advance(600)  # the tab sat hidden for ten minutes without beats
+    result = study.heartbeat(who, session.token, seq=6)
+    assert result.credited == 0 and result.note == "late"
+    clock.advance(BEAT)
+    study.heartbeat(who, session.token, seq=7)
+    assert seconds(db, who, text) == 3 * BEAT
+
+
+def test_a_client_that_sends_its_own_duration_is_ignored(db, tree, courses, clock, client):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    clock.advance(BEAT)
+    with pytest.raises(TypeError):
+        study.heartbeat(who, session.token, seq=1, duration=3600)  # the service has no such input
+    study.heartbeat(who, session.token, seq=1)
+    assert seconds(db, who, text) == BEAT
+
+
+def test_skipping_media_to_its_end_does_not_complete_it(db, tree, courses, clock):
+    who, audio = member(db, tree), lesson(db, "party-constitution", "03-oath")
+    audio.media_seconds, audio.min_seconds = 300, 270  # a five-minute recording
+    db.session.commit()
+    session = study.start_session(who, audio)
+    clock.advance(BEAT)
+    result = study.heartbeat(who, session.token, seq=1, playing=True, position=audio.media_seconds)  # jumped to the end
+    assert not result.lesson_completed
+    assert seconds(db, who, audio) <= BEAT  # the wall-clock time that passed, not the five minutes skipped
+    for seq in range(2, 12):  # "playing" at the end for minutes: the position no longer moves
+        clock.advance(BEAT)
+        assert study.heartbeat(who, session.token, seq=seq, playing=True, position=audio.media_seconds).credited == 0
+    progress = db.session.scalar(select(LessonProgress).where(LessonProgress.lesson_id == audio.id))
+    assert progress.completed_at is None
+
+
+def test_paused_media_earns_nothing_and_playing_it_through_completes_it(db, tree, courses, clock, monkeypatch):
+    monkeypatch.setattr(study, "MIN_GAP_SECONDS", 4)
+    who, audio = member(db, tree), lesson(db, "party-constitution", "03-oath")
+    session = study.start_session(who, audio)
+    clock.advance(6)
+    assert study.heartbeat(who, session.token, seq=1, playing=False, position=0).credited == 0
+    position = 0
+    for seq in range(2, 5):
+        clock.advance(4)
+        position += 4
+        study.heartbeat(who, session.token, seq=seq, playing=True, position=position)
+    progress = db.session.scalar(select(LessonProgress).where(LessonProgress.lesson_id == audio.id))
+    assert progress.completed_at is not None and progress.reached_end
+    assert progress.seconds <= audio.media_seconds * study.MEDIA_MARGIN
+
+
+def test_racing_duplicate_heartbeats_credit_once(db, tree, courses, clock, app):
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    db.session.commit()
+    clock.advance(BEAT)
+    outcomes = []
+
+    def send():
+        with app.app_context():
+            try:
+                outcomes.append(study.heartbeat(db.session.get(Member, who.id), session.token, seq=1).credited)
+            except study.StudyError as exc:
+                outcomes.append(exc.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(BEAT) == 1, outcomes
+    db.session.expire_all()
+    assert seconds(db, who, text) == BEAT
+
+
+def test_finishing_every_lesson_completes_the_course_once_with_hours_and_points(db, tree, courses, clock):
+    who = member(db, tree)
+    course = db.session.scalar(select(Course).where(Course.slug == "party-discipline"))
+    seq = 1
+    for item in course.live_lessons:
+        study_honestly(who, item, clock, 9, start_seq=seq)
+        seq += 9
+    completion = db.session.scalar(select(CourseCompletion).where(CourseCompletion.member_id == who.id))
+    assert completion is not None and completion.credit_hours == 1 and completion.quarter_key == "2026Q4"
+    assert completion.credit_kind.value == "required"
+    # Studying it again completes nothing more.
+    study_honestly(who, course.live_lessons[0], clock, 3, start_seq=1)
+    assert db.session.scalar(select(func.count()).select_from(CourseCompletion)) == 1
+    # 1 point per lesson (2 lessons) + 2 points per credit hour.
+    assert points.ledger_sum(who.id, "all") == 2 + 2
