@@ -36,6 +36,7 @@ messages: $(VENV)/.installed
 run: translations
 	$(BIN)/learning db upgrade
 	$(BIN)/learning demo --first-start
+	$(BIN)/learning content import
 	@echo "\nOpen http://$(HOST):$(PORT) and log in with one of the demo logins above."
 	LEARNING_SESSION_COOKIE_SECURE=0 $(BIN)/learning run --host $(HOST) --port $(PORT)
 

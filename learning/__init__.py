@@ -101,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from learning.accounts.views import bp as accounts_bp
     from learning.accounts.views import enforce_password_change
+    from learning.courses.views import bp as courses_bp
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
     from learning.registry.scim import bp as scim_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(points_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(scim_bp)
+    app.register_blueprint(courses_bp)
     app.before_request(enforce_password_change)
 
 
@@ -213,3 +215,4 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["period_label"] = labels.period
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
+    app.jinja_env.filters["hours"] = labels.hours

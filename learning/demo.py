@@ -68,6 +68,9 @@ def load_demo(content_dir: str | Path) -> DemoResult:
         db.session.rollback()
         raise
     db.session.commit()
+    from learning.courses.content import import_courses
+
+    import_courses(Path(content_dir) / "courses")  # idempotent; commits per course
     return result
 
 

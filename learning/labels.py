@@ -6,6 +6,7 @@ member status or a role the same way.
 from flask_babel import lazy_gettext as _l
 
 from learning.accounts.models import Role
+from learning.courses.models import CreditKind, LessonKind
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points.appraisal import Grade
 from learning.points.models import DisputeStatus
@@ -122,3 +123,24 @@ SYNC_STATUSES = {
 
 def sync_status(value) -> str:
     return str(SYNC_STATUSES[SyncStatus(value)])
+
+
+CREDIT_KINDS = {CreditKind.REQUIRED: _l("Required"), CreditKind.ELECTIVE: _l("Elective")}
+LESSON_KINDS = {LessonKind.TEXT: _l("Text"), LessonKind.VIDEO: _l("Video"), LessonKind.AUDIO: _l("Audio")}
+
+
+def credit_kind(value) -> str:
+    return str(CREDIT_KINDS[CreditKind(value)])
+
+
+def lesson_kind(value) -> str:
+    return str(LESSON_KINDS[LessonKind(value)])
+
+
+def hours(value) -> str:
+    """Credit hours as people write them: 2, 0.5, 1.25 (no trailing zeros)."""
+    from decimal import Decimal
+
+    number = Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    text = format(number.normalize(), "f")
+    return text

@@ -293,3 +293,81 @@ def course_progress(member: Member, course: Course) -> dict[int, LessonProgress]
 def study_record(member: Member) -> list[CourseCompletion]:
     return list(db.session.scalars(
         select(CourseCompletion).where(CourseCompletion.member_id == member.id).order_by(CourseCompletion.completed_at.desc())))
+
+
+def completion_of(member: Member, course: Course) -> CourseCompletion | None:
+    return db.session.scalar(select(CourseCompletion).where(CourseCompletion.member_id == member.id,
+                                                            CourseCompletion.course_id == course.id))
+
+
+def subtree_compliance(organisation: Organisation, period_key: str) -> Compliance:
+    """The report for everyone active under ``organisation`` now (a member who transferred in
+    is listed here with all their hours of the period; one who left is listed where they went)."""
+    from sqlalchemy.orm import joinedload
+
+    from learning.orgs.scoping import in_subtree
+
+    members = db.session.scalars(
+        select(Member).join(Member.organisation).options(joinedload(Member.organisation))
+        .where(in_subtree(Organisation.path, organisation.path), Member.active.is_(True))
+        .order_by(Organisation.path, Member.name)
+    ).all()
+    return compliance(list(members), period_key)
+
+
+def branch_of(organisation: Organisation) -> Organisation:
+    return organisation.parent if organisation.kind.value == "group" and organisation.parent else organisation
+
+
+def compliance_by_branch(organisation: Organisation, report: Compliance) -> list[dict]:
+    """Per branch (a group counts with its branch): members, on track, rate."""
+    rows: dict[int, dict] = {}
+    for line in report.lines:
+        branch = branch_of(line.member.organisation)
+        row = rows.setdefault(branch.id, {"id": branch.id, "name": branch.name, "members": 0, "on_track": 0})
+        row["members"] += 1
+        row["on_track"] += 1 if line.compliant else 0
+    for row in rows.values():
+        row["rate"] = row["on_track"] / row["members"] if row["members"] else 0.0
+    return sorted(rows.values(), key=lambda r: (r["rate"], r["name"]))
+
+
+def child_orgs(organisation: Organisation) -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).where(Organisation.parent_id == organisation.id,
+                                                               Organisation.active.is_(True)).order_by(Organisation.name)))
+
+
+def compliance_xlsx(organisation: Organisation, report: Compliance) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from learning import labels
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "学时"
+    sheet.append([f"{organisation.name} · {report.period_key} 学时完成情况"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append(["党员编号", "姓名", "所在组织", "人员类别", "必修学时", "必修要求", "选修学时", "选修要求", "是否达标", "尚差必修", "尚差选修"])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    yearly = "Q" not in report.period_key
+    for line in report.lines:
+        need_required = line.hours.required + line.behind_required
+        need_elective = line.hours.elective + line.behind_elective
+        sheet.append([
+            line.member.external_id or "", line.member.name, line.member.organisation.name,
+            labels.member_status(line.member.status), float(line.hours.required), float(need_required),
+            float(line.hours.elective), float(need_elective), "达标" if line.compliant else "未达标",
+            float(line.behind_required), float(line.behind_elective),
+        ])
+    sheet.append([])
+    sheet.append(["合计", f"{len(report.lines)} 人", f"达标 {report.compliant_count} 人", f"达标率 {report.rate:.0%}",
+                  "年度" if yearly else "季度"])
+    for column, width in zip("ABCDEFGHIJK", (14, 12, 22, 12, 10, 10, 10, 10, 10, 10, 10)):
+        sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,12 @@
+"""Lesson Markdown to HTML.  Raw HTML in a lesson is shown as text, never run: lessons come from
+files and from administrators' editor, and neither should be able to put a script in a page."""
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+def render_markdown(text: str) -> Markup:
+    return Markup(_markdown.render(text or ""))

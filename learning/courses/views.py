@@ -1,0 +1,213 @@
+"""Course pages: the member's catalogue, lessons (reader and player), study record and
+certificates; the branch's compliance report for secretaries and committees."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, jsonify, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from learning import charts
+from learning.courses import services, study
+from learning.courses.api import study_problem
+from learning.courses.content import media_folder
+from learning.courses.models import Course, CourseCompletion, Lesson
+from learning.courses.rendering import render_markdown
+from learning.extensions import db
+from learning.orgs.models import Member
+from learning.orgs.scoping import Permission, org_or_404, scope_for
+from learning.orgs.views import admin_required
+from learning.points import periods
+
+bp = Blueprint("courses", __name__)
+
+
+def _member_or_404() -> Member:
+    member = current_user.member
+    if member is None:
+        abort(404)
+    return member
+
+
+def hours_progress(member: Member) -> dict:
+    quota = services.quota_for(member.organisation)
+    period_key = services.period_for(quota)
+    hours = services.member_hours(member, period_key)
+
+    def percent(got: Decimal, need: Decimal) -> int:
+        return 100 if need <= 0 else min(100, int(got / need * 100))
+
+    return {"period": period_key, "quota": quota, "hours": hours,
+            "required_pct": percent(hours.required, quota.required),
+            "elective_pct": percent(hours.elective, quota.elective)}
+
+
+@bp.route("/courses/")
+@login_required
+def catalogue():
+    member = _member_or_404()
+    q, show, category = request.args.get("q", "").strip()[:100], request.args.get("show", ""), request.args.get("category", "")
+    if show not in ("", "required", "elective", "in_progress", "done"):
+        show = ""
+    items = services.catalogue(member, q=q, show=show, category=category)
+    categories = sorted({c for c in db.session.scalars(select(Course.category).where(Course.published.is_(True))) if c})
+    return render_template("courses/catalogue.html", items=items, q=q, show=show, category=category,
+                           categories=categories, progress=hours_progress(member))
+
+
+def _published_course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not course.published:
+        abort(404)
+    return course
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def course(course_id: int):
+    member = _member_or_404()
+    course = _published_course_or_404(course_id)
+    return render_template("courses/course.html", course=course, progress=services.course_progress(member, course),
+                           completion=services.completion_of(member, course))
+
+
+@bp.route("/courses/lessons/<int:lesson_id>")
+@login_required
+def lesson(lesson_id: int):
+    _member_or_404()
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.retired_at is not None or not lesson.course.published:
+        abort(404)
+    lessons = lesson.course.live_lessons
+    index = lessons.index(lesson)
+    media = None
+    if lesson.media:
+        media = lesson.media if lesson.media.startswith(("http://", "https://")) else url_for("courses.media", name=lesson.media)
+    return render_template(
+        "courses/lesson.html", lesson=lesson, body=render_markdown(lesson.body), media=media,
+        previous=lessons[index - 1] if index > 0 else None, next=lessons[index + 1] if index + 1 < len(lessons) else None,
+        progress=services.course_progress(current_user.member, lesson.course).get(lesson.id),
+        heartbeat_seconds=study.HEARTBEAT_SECONDS,
+    )
+
+
+@bp.route("/courses/lessons/<int:lesson_id>/session", methods=["POST"])
+@login_required
+def start_session(lesson_id: int):
+    """Called by the lesson page's script (CSRF header); the same service as the API."""
+    member = _member_or_404()
+    lesson = db.session.get(Lesson, lesson_id) or abort(404)
+    try:
+        session = study.start_session(member, lesson)
+    except study.StudyError as exc:
+        db.session.rollback()
+        return study_problem(exc)
+    db.session.commit()
+    return jsonify(token=session.token, heartbeat_seconds=study.HEARTBEAT_SECONDS), 201
+
+
+@bp.route("/courses/sessions/<token>/heartbeat", methods=["POST"])
+@login_required
+def heartbeat(token: str):
+    member = _member_or_404()
+    data = request.get_json(silent=True) or {}
+    seq, visible, playing, position = data.get("seq"), data.get("visible", True), data.get("playing"), data.get("position")
+    if (not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(visible, bool)
+            or (playing is not None and not isinstance(playing, bool))
+            or (position is not None and (not isinstance(position, (int, float)) or isinstance(position, bool)))):
+        return study_problem(study.StudyError("bad_request", "seq, visible, playing and position have the wrong types"))
+    try:
+        result = study.heartbeat(member, token, seq=seq, visible=visible, playing=playing, position=position)
+    except study.StudyError as exc:
+        return study_problem(exc)
+    return jsonify(credited=result.credited, lesson_seconds=result.lesson_seconds, note=result.note,
+                   lesson_completed=result.lesson_completed, course_completed=result.course_completed)
+
+
+@bp.route("/courses/media/<name>")
+@login_required
+def media(name: str):
+    return send_from_directory(media_folder(), name, conditional=True, max_age=86_400)
+
+
+@bp.route("/courses/record")
+@login_required
+def record():
+    member = _member_or_404()
+    return render_template("courses/record.html", completions=services.study_record(member),
+                           progress=hours_progress(member))
+
+
+@bp.route("/courses/certificates/<number>")
+@login_required
+def certificate(number: str):
+    completion = db.session.scalar(select(CourseCompletion).where(CourseCompletion.certificate_no == number))
+    if completion is None:
+        abort(404)
+    member = db.session.get(Member, completion.member_id)
+    own = current_user.member is not None and current_user.member.id == member.id
+    if not own and not scope_for(current_user).can_member(Permission.VIEW_MEMBERS, member):
+        abort(404)
+    return render_template("courses/certificate.html", completion=completion, member=member)
+
+
+# -- compliance (secretaries, committees) -----------------------------------------------------
+def _period_choices() -> list[str]:
+    today = periods.local_today()
+    quarters, year, q = [], today.year, (today.month - 1) // 3 + 1
+    for _i in range(4):
+        quarters.append(f"{year}Q{q}")
+        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
+    return quarters + [str(today.year), str(today.year - 1)]
+
+
+def _compliance_args():
+    scope = scope_for(current_user)
+    org_id = request.args.get("org", type=int)
+    if org_id is None:
+        root = db.session.scalar(scope.roots(Permission.VIEW_MEMBERS).limit(1))
+        if root is None:
+            abort(404)
+        org = root
+    else:
+        org = org_or_404(scope, Permission.VIEW_MEMBERS, org_id)
+    period_key = request.args.get("period", "").strip() or periods.current_quarter()
+    try:
+        span = periods.parse(period_key)
+    except periods.PeriodError:
+        abort(404)
+    if span.kind not in ("quarter", "year"):
+        abort(404)
+    return org, span.key
+
+
+@bp.route("/admin/study")
+@admin_required(Permission.VIEW_MEMBERS)
+def compliance():
+    org, period_key = _compliance_args()
+    report = services.subtree_compliance(org, period_key)
+    counts = services.course_completion_counts([line.member.id for line in report.lines], period_key)
+    titles = dict(db.session.execute(select(Course.id, Course.title).where(Course.id.in_(counts))).all()) if counts else {}
+    course_chart = charts.bar_chart([titles[c] for c in counts], list(counts.values()),
+                                    title=_("Members who completed each course")) if counts else None
+    branches = services.compliance_by_branch(org, report)
+    branch_chart = charts.bar_chart([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
+                                    title=_("Share of members on track, by branch, in percent")) if len(branches) > 1 else None
+    return render_template("courses/compliance.html", org=org, period_key=period_key, report=report,
+                           course_chart=course_chart, branch_chart=branch_chart, branches=branches,
+                           periods=_period_choices(), children=services.child_orgs(org))
+
+
+@bp.route("/admin/study.xlsx")
+@admin_required(Permission.VIEW_MEMBERS)
+def compliance_xlsx():
+    from flask import Response
+
+    org, period_key = _compliance_args()
+    data = services.compliance_xlsx(org, services.subtree_compliance(org, period_key))
+    filename = f"compliance-{org.id}-{period_key}.xlsx"
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
