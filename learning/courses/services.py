@@ -197,6 +197,8 @@ class MemberLine:
     quota: Quota
     behind_required: Decimal
     behind_elective: Decimal
+    need_required: Decimal  # the quota for this period (a yearly quota is a quarter's times four)
+    need_elective: Decimal
 
     @property
     def compliant(self) -> bool:
@@ -239,7 +241,7 @@ def compliance(members: list[Member], period_key: str) -> Compliance:
             required, elective = required / 4, elective / 4
         got = hours[member.id]
         report.lines.append(MemberLine(member, got, quota, max(Decimal(0), required - got.required),
-                                       max(Decimal(0), elective - got.elective)))
+                                       max(Decimal(0), elective - got.elective), required, elective))
     return report
 
 
@@ -355,8 +357,7 @@ def compliance_xlsx(organisation: Organisation, report: Compliance) -> bytes:
         cell.font = Font(bold=True)
     yearly = "Q" not in report.period_key
     for line in report.lines:
-        need_required = line.hours.required + line.behind_required
-        need_elective = line.hours.elective + line.behind_elective
+        need_required, need_elective = line.need_required, line.need_elective
         sheet.append([
             line.member.external_id or "", line.member.name, line.member.organisation.name,
             labels.member_status(line.member.status), float(line.hours.required), float(need_required),

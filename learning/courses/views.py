@@ -16,7 +16,7 @@ from learning.courses.content import media_folder
 from learning.courses.models import Course, CourseCompletion, Lesson
 from learning.courses.rendering import render_markdown
 from learning.extensions import db
-from learning.orgs.models import Member
+from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.orgs.views import admin_required
 from learning.points import periods
@@ -167,12 +167,12 @@ def _compliance_args():
     scope = scope_for(current_user)
     org_id = request.args.get("org", type=int)
     if org_id is None:
-        root = db.session.scalar(scope.roots(Permission.VIEW_MEMBERS).limit(1))
+        root = db.session.scalar(scope.roots(Permission.VIEW_MEMBERS).order_by(Organisation.path).limit(1))
         if root is None:
             abort(404)
         org = root
     else:
-        org = org_or_404(scope, Permission.VIEW_MEMBERS, org_id)
+        org = org_or_404(current_user, org_id, Permission.VIEW_MEMBERS)
     period_key = request.args.get("period", "").strip() or periods.current_quarter()
     try:
         span = periods.parse(period_key)

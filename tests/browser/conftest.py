@@ -31,6 +31,7 @@ def browser():
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                "--autoplay-policy=no-user-gesture-required",  # the study page starts media from a script
             ],
         )
         yield browser

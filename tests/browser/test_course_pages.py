@@ -1,0 +1,56 @@
+"""A member completes a course in Debian's chromium: two text lessons, then the audio lesson, and
+sees the hours and points appear.  The heartbeat is shortened so the test takes seconds."""
+import pytest
+from sqlalchemy import select
+
+from learning.config import REPO_ROOT
+from learning.courses import study
+from learning.courses.content import import_courses
+from learning.courses.models import Course
+from learning.extensions import db
+from tests.browser.conftest import screenshot
+from tests.browser.test_pages import log_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def short_course(app, tree, rules, tmp_path, monkeypatch):
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    monkeypatch.setattr(study, "HEARTBEAT_SECONDS", 2)
+    monkeypatch.setattr(study, "MIN_GAP_SECONDS", 1)
+    monkeypatch.setattr(study, "MAX_GAP_SECONDS", 20)
+    with app.app_context():
+        import_courses(REPO_ROOT / "content" / "courses" / "party-constitution")
+        course = db.session.scalar(select(Course).where(Course.slug == "party-constitution"))
+        for lesson in course.live_lessons:
+            if lesson.kind.value == "text":
+                lesson.min_seconds = 3
+        db.session.commit()
+        return course.id
+
+
+def test_a_member_reads_listens_and_completes_a_course(page, short_course):
+    log_in(page, "member")
+    page.wait_for_url("**/")
+    page.get_by_role("link", name="学习课程").click()
+    assert "0 / 8 学时" in page.locator("#hours-required").inner_text()
+    page.get_by_role("link", name="学习党章：总纲与党员的义务和权利").click()
+    for title in ("总纲：党的性质和宗旨", "党员的义务和权利"):
+        page.get_by_role("link", name=title).click()
+        page.locator("#study-status").filter(has_text="本课时已完成").wait_for(timeout=20_000)
+        page.locator("#back-to-course").click()
+    page.get_by_role("link", name="跟读入党誓词").click()
+    page.locator("#player").evaluate("player => player.play()")
+    page.locator("#study-status").filter(has_text="课程已完成").wait_for(timeout=45_000)
+    screenshot(page, "lesson-audio-complete")
+
+    page.goto("/courses/record")
+    assert "2 / 8 学时" in page.locator("#hours-required").inner_text()
+    assert "学习党章" in page.locator("#record").inner_text()
+    page.get_by_role("link", name="结业证书").click()
+    assert "王党员" in page.locator("#certificate").inner_text()
+    screenshot(page, "certificate")
+    page.goto("/points")
+    # 1 point for each of 3 lessons, 2 per credit hour for the course, 1 for today's login.
+    assert page.locator("#points-period").inner_text() == "8"
