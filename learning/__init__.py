@@ -101,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from learning.accounts.views import bp as accounts_bp
     from learning.accounts.views import enforce_password_change
+    from learning.courses.admin import bp as course_admin_bp
     from learning.courses.views import bp as courses_bp
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registry_bp)
     app.register_blueprint(scim_bp)
     app.register_blueprint(courses_bp)
+    app.register_blueprint(course_admin_bp)
     app.before_request(enforce_password_change)
 
 

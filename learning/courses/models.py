@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.db import UTCDateTime, str_enum, utcnow
 from learning.extensions import db
+from learning.orgs.models import Organisation  # noqa: F401  (relationship target)
 
 
 class CreditKind(str, enum.Enum):
@@ -110,6 +111,7 @@ class CourseAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     course: Mapped[Course] = relationship()
+    organisation: Mapped["Organisation"] = relationship()
 
 
 class StudyQuota(db.Model):
