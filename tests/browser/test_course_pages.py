@@ -6,7 +6,7 @@ from sqlalchemy import select
 from learning.config import REPO_ROOT
 from learning.courses import study
 from learning.courses.content import import_courses
-from learning.courses.models import Course
+from learning.courses.models import Course, LessonProgress
 from learning.extensions import db
 from tests.browser.conftest import screenshot
 from tests.browser.test_pages import log_in
@@ -30,7 +30,7 @@ def short_course(app, tree, rules, tmp_path, monkeypatch):
         return course.id
 
 
-def test_a_member_reads_listens_and_completes_a_course(page, short_course):
+def test_a_member_reads_listens_and_completes_a_course(page, short_course, app):
     log_in(page, "member")
     page.wait_for_url("**/")
     page.get_by_role("link", name="学习课程").click()
@@ -42,7 +42,16 @@ def test_a_member_reads_listens_and_completes_a_course(page, short_course):
         page.locator("#back-to-course").click()
     page.get_by_role("link", name="跟读入党誓词").click()
     page.locator("#player").evaluate("player => player.play()")
-    page.locator("#study-status").filter(has_text="课程已完成").wait_for(timeout=45_000)
+    try:
+        page.locator("#study-status").filter(has_text="课程已完成").wait_for(timeout=45_000)
+    except Exception:
+        state = page.locator("#player").evaluate(
+            "p => ({time: p.currentTime, paused: p.paused, ended: p.ended, error: p.error && p.error.code})")
+        with app.app_context():
+            progress = [(p.lesson_id, p.seconds, p.reached_end, p.completed_at)
+                        for p in db.session.scalars(select(LessonProgress))]
+        screenshot(page, "lesson-audio-stuck")
+        raise AssertionError(f"status {page.locator('#study-status').inner_text()!r}, player {state}, progress {progress}")
     screenshot(page, "lesson-audio-complete")
 
     page.goto("/courses/record")
