@@ -36,3 +36,11 @@ class AssignmentForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), coerce=int)
     period = StringField(_l("Period"), validators=[DataRequired(), Regexp(r"^\d{4}(Q[1-4])?$", message=_l(
         "A quarter such as 2026Q4 or a year such as 2026."))])
+
+
+class QuotaForm(FlaskForm):
+    period_kind = SelectField(_l("Per"), choices=[("quarter", _l("quarter")), ("year", _l("year"))])
+    required_hours = DecimalField(_l("Required hours"), places=2, validators=[
+        InputRequired(_l("Enter the required hours.")), NumberRange(min=0, max=500)])
+    elective_hours = DecimalField(_l("Elective hours"), places=2, validators=[
+        InputRequired(_l("Enter the elective hours.")), NumberRange(min=0, max=500)])

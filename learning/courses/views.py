@@ -183,10 +183,28 @@ def _compliance_args():
     return org, span.key
 
 
-@bp.route("/admin/study")
+@bp.route("/admin/study", methods=["GET", "POST"])
 @admin_required(Permission.VIEW_MEMBERS)
 def compliance():
+    from flask import flash, redirect
+
+    from learning.courses.forms import QuotaForm
+
     org, period_key = _compliance_args()
+    quota = services.quota_for(org)
+    may_set_quota = scope_for(current_user).can_org(Permission.MANAGE_ORGS, org)
+    quota_form = QuotaForm(data={"period_kind": quota.period_kind, "required_hours": quota.required,
+                                 "elective_hours": quota.elective})
+    if request.method == "POST":
+        if not may_set_quota:
+            abort(404)
+        quota_form = QuotaForm()
+        if quota_form.validate_on_submit():
+            services.set_quota(org, quota_form.period_kind.data, quota_form.required_hours.data,
+                               quota_form.elective_hours.data)
+            db.session.commit()
+            flash(_("The quota for %(org)s and everything below it is saved.", org=org.name), "success")
+            return redirect(url_for("courses.compliance", org=org.id, period=period_key))
     report = services.subtree_compliance(org, period_key)
     counts = services.course_completion_counts([line.member.id for line in report.lines], period_key)
     titles = dict(db.session.execute(select(Course.id, Course.title).where(Course.id.in_(counts))).all()) if counts else {}
@@ -196,6 +214,7 @@ def compliance():
     branch_chart = charts.bar_chart([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
                                     title=_("Share of members on track, by branch, in percent")) if len(branches) > 1 else None
     return render_template("courses/compliance.html", org=org, period_key=period_key, report=report,
+                           quota=quota, quota_form=quota_form if may_set_quota else None,
                            course_chart=course_chart, branch_chart=branch_chart, branches=branches,
                            periods=_period_choices(), children=services.child_orgs(org))
 

@@ -161,3 +161,28 @@ def test_an_assignment_makes_an_elective_course_required_for_the_subtree(db, tre
     services.assign_required(course, db.session.get(Organisation, tree["orgs"]["GB"]), "2026Q4")
     assert services.credit_kind_for(member, course, day) == CreditKind.REQUIRED
     assert services.credit_kind_for(member, course, datetime(2027, 1, 5).date()) == CreditKind.ELECTIVE
+
+
+def test_an_org_admin_sets_a_yearly_quota_for_the_subtree_and_a_secretary_cannot(client, db, tree, courses, app):
+    url = f"/admin/study?org={tree['orgs']['GB']}&period=2026"
+    from tests.conftest import csrf_token
+
+    login(client, "orgadmin", PASSWORD)
+    token = csrf_token(client, url)
+    bad = client.post(url, data={"csrf_token": token, "period_kind": "year", "required_hours": "-1", "elective_hours": "4"})
+    assert bad.status_code == 200 and 'class="error"' in bad.get_data(as_text=True)
+    client.post(url, data={"csrf_token": token, "period_kind": "year", "required_hours": "32", "elective_hours": "12"})
+    quota = services.quota_for(db.session.get(Organisation, tree["orgs"]["G1"]))
+    assert (quota.period_kind, quota.required, quota.elective, quota.set_by) == ("year", 32, 12, tree["orgs"]["GB"])
+    html = client.get(url).get_data(as_text=True)
+    assert "每年 32 必修 + 12 选修学时" in html and "（设于本组织）" in html
+
+    secretary = app.test_client()
+    login(secretary, "secretary", PASSWORD)
+    b1 = f"/admin/study?org={tree['orgs']['B1']}&period=2026"
+    page = secretary.get(b1).get_data(as_text=True)
+    assert "（沿用上级组织的设置）" in page and "保存本组织及下级的学时要求" not in page
+    refused = secretary.post(b1, data={"csrf_token": csrf_token(secretary, b1), "period_kind": "quarter",
+                                       "required_hours": "1", "elective_hours": "0"})
+    assert refused.status_code == 404
+    assert services.quota_for(db.session.get(Organisation, tree["orgs"]["B1"])).required == 32
