@@ -22,7 +22,7 @@ class LessonForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[("text", _l("Text")), ("audio", _l("Audio")), ("video", _l("Video"))])
     body = TextAreaField(_l("Text (Markdown)"), validators=[Optional(), Length(max=100_000)],
                          render_kw={"rows": 16})
-    media = FileField(_l("Media file"), description=_l("MP3, M4A, WAV, OGG, MP4 or WebM, at most 200 MB."))
+    media = FileField(_l("Media file"), description=_l("MP3, M4A, WAV, OGG, MP4 or WebM, within the upload limit of the server."))
     media_url = StringField(_l("Or a media address"), validators=[
         Optional(), Length(max=300), Regexp(r"^https?://", message=_l("An address starts with http:// or https://."))])
     media_seconds = IntegerField(_l("Media length in seconds"), validators=[Optional(), NumberRange(min=1, max=21600)],
