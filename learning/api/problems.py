@@ -10,8 +10,8 @@ PROBLEM_MIME = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
-            headers: dict | None = None, type_: str = "about:blank") -> Response:
-    body = {"type": type_, "title": str(title), "status": status}
+            headers: dict | None = None, type_: str = "about:blank", extra: dict | None = None) -> Response:
+    body = {"type": type_, "title": str(title), "status": status, **(extra or {})}
     if detail:
         body["detail"] = str(detail)
     if errors:

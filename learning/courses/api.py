@@ -28,11 +28,9 @@ STUDY_STATUS = {"unknown_session": 404, "unavailable": 404, "paused": 409, "repl
 
 
 def study_problem(exc: study.StudyError):
-    response = problem(STUDY_STATUS.get(exc.code, 400), exc.code.replace("_", " ").capitalize(), str(exc))
-    body = response.get_json()
-    body["code"] = exc.code
-    response.set_data(__import__("json").dumps(body, ensure_ascii=False))
-    return response
+    """problem+json with a machine-readable ``code`` (the page's script resumes on "paused")."""
+    return problem(STUDY_STATUS.get(exc.code, 400), exc.code.replace("_", " ").capitalize(), str(exc),
+                   extra={"code": exc.code})
 
 
 def _member():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, jsonify, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from learning import charts
 from learning.courses import services, study
 from learning.courses.api import study_problem
 from learning.courses.content import media_folder
+from learning.courses.forms import QuotaForm
 from learning.courses.models import Course, CourseCompletion, Lesson
 from learning.courses.rendering import render_markdown
 from learning.extensions import db
@@ -155,12 +156,7 @@ def certificate(number: str):
 
 # -- compliance (secretaries, committees) -----------------------------------------------------
 def _period_choices() -> list[str]:
-    today = periods.local_today()
-    quarters, year, q = [], today.year, (today.month - 1) // 3 + 1
-    for _i in range(4):
-        quarters.append(f"{year}Q{q}")
-        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
-    return quarters + [str(today.year), str(today.year - 1)]
+    return periods.recent_keys(4, all_time=False)
 
 
 def _compliance_args():
@@ -186,10 +182,6 @@ def _compliance_args():
 @bp.route("/admin/study", methods=["GET", "POST"])
 @admin_required(Permission.VIEW_MEMBERS)
 def compliance():
-    from flask import flash, redirect
-
-    from learning.courses.forms import QuotaForm
-
     org, period_key = _compliance_args()
     quota = services.quota_for(org)
     may_set_quota = scope_for(current_user).can_org(Permission.MANAGE_ORGS, org)

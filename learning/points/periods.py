@@ -93,3 +93,15 @@ def key_of_kind(d: date, kind: str) -> str:
 
 def current_quarter() -> str:
     return quarter_key(local_today())
+
+
+def recent_keys(quarters: int = 5, *, all_time: bool = True) -> list[str]:
+    """The period filter's choices: the current and the previous quarters, this year and last,
+    and (for points) all time."""
+    today = local_today()
+    keys, year, q = [], today.year, (today.month - 1) // 3 + 1
+    for _i in range(quarters):
+        keys.append(f"{year}Q{q}")
+        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
+    keys += [str(today.year), str(today.year - 1)]
+    return keys + [ALL_TIME] if all_time else keys

@@ -32,13 +32,7 @@ def _period_arg() -> str:
 
 
 def _period_choices() -> list[str]:
-    """The current and the last four quarters, this year and last, and all time."""
-    today = periods.local_today()
-    quarters, year, q = [], today.year, (today.month - 1) // 3 + 1
-    for _i in range(5):
-        quarters.append(f"{year}Q{q}")
-        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
-    return quarters + [str(today.year), str(today.year - 1), periods.ALL_TIME]
+    return periods.recent_keys()
 
 
 # -- the member ----------------------------------------------------------------------------
