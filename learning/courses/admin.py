@@ -100,7 +100,7 @@ def edit_lesson(course_id: int, lesson_id: int | None = None):
     if request.method == "GET" and lesson is not None:
         form.kind.data = lesson.kind.value
         form.min_minutes.data = round(lesson.min_seconds / 60, 1)
-        if lesson.media and lesson.media.startswith(("http://", "https://")):
+        if lesson.external_media:
             form.media_url.data = lesson.media
     preview = None
     if request.method == "POST" and "preview" in request.form:

@@ -1,14 +1,13 @@
 """Courses JSON API: catalogue, course detail, study sessions and heartbeats, my hours."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_smorest import Blueprint
 
 from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
 from learning.courses import services, study
-from learning.courses.models import Course, Lesson
-from learning.courses.rendering import render_markdown
+from learning.courses.models import Lesson
+from learning.courses.rendering import media_url, render_markdown
 from learning.courses.schemas import (
     BeatResultSchema,
     CatalogueArgsSchema,
@@ -38,14 +37,6 @@ def _member():
     if member is None:
         return None, problem(404, "Not Found", "This account is not linked to a member.")
     return member, None
-
-
-def media_url(lesson: Lesson) -> str | None:
-    if not lesson.media:
-        return None
-    if lesson.media.startswith(("http://", "https://")):
-        return lesson.media
-    return url_for("courses.media", name=lesson.media)
 
 
 def lesson_dict(lesson: Lesson, progress) -> dict:
@@ -85,7 +76,7 @@ def course_detail(course_id):
     member, error = _member()
     if error:
         return error
-    found = [item for item in services.catalogue(member) if item["course"].id == course_id]
+    found = services.catalogue(member, course_id=course_id)
     if not found:
         return problem(404, "Not Found", "No such course.")
     course = found[0]["course"]
@@ -147,8 +138,7 @@ def my_hours(args):
     member, error = _member()
     if error:
         return error
-    quota = services.quota_for(member.organisation)
-    period_key = args.get("period") or services.period_for(quota)
-    hours = services.member_hours(member, period_key)
-    return {"period": period_key, "required": hours.required, "elective": hours.elective,
+    progress = services.hours_against_quota(member, args.get("period"))
+    quota, hours = progress.quota, progress.hours
+    return {"period": progress.period_key, "required": hours.required, "elective": hours.elective,
             "quota_required": quota.required, "quota_elective": quota.elective, "quota_period": quota.period_kind}

@@ -25,6 +25,7 @@ names the file, the line and the field.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import wave
 from dataclasses import dataclass, field
@@ -98,6 +99,27 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     retired_lessons: list[str] = field(default_factory=list)
     errors: list[ContentError] = field(default_factory=list)
+
+
+# -- rules shared with the admin editor --------------------------------------------------------
+def wav_seconds(data: bytes) -> int:
+    """A WAV file's length, measured rather than trusted; ValueError if it cannot be read."""
+    try:
+        with wave.open(io.BytesIO(data)) as sound:
+            return max(1, round(sound.getnframes() / sound.getframerate()))
+    except (wave.Error, EOFError) as exc:
+        raise ValueError("not a readable WAV file") from exc
+
+
+def default_min_seconds(kind: LessonKind, media_seconds: int | None, body: str) -> int:
+    """Nine tenths of the media, or the text's reading time (at least a minute)."""
+    if kind.is_media:
+        return max(1, int(media_seconds * 0.9))
+    return max(60, int(len(body or "") / CHARS_PER_MINUTE * 60))
+
+
+def min_seconds_fits(kind: LessonKind, media_seconds: int | None, min_seconds: int) -> bool:
+    return not kind.is_media or min_seconds <= media_seconds * 1.1
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -187,8 +209,10 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
                 raise ContentError(rel, lines["media"], "media", "is larger than 200 MB")
             media_bytes = media_file.read_bytes()
             if media_file.suffix.lower() == ".wav":
-                with wave.open(str(media_file)) as sound:
-                    media_seconds = max(1, round(sound.getnframes() / sound.getframerate()))
+                try:
+                    media_seconds = wav_seconds(media_bytes)
+                except ValueError:
+                    raise ContentError(rel, lines["media"], "media", "is not a readable WAV file") from None
         if "duration_seconds" in data:
             value = data["duration_seconds"]
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 6 * 3600:
@@ -204,19 +228,17 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ContentError(rel, lines[name], name, "expected a positive number")
         min_seconds = int(value * (60 if name == "min_minutes" else 1))
-    elif kind.is_media:
-        min_seconds = max(1, int(media_seconds * 0.9))
     else:
-        min_seconds = max(60, int(len(body) / CHARS_PER_MINUTE * 60))
-    if kind.is_media and min_seconds > media_seconds * 1.1:
+        min_seconds = default_min_seconds(kind, media_seconds, body)
+    if not min_seconds_fits(kind, media_seconds, min_seconds):
         raise ContentError(rel, lines.get("min_seconds", lines.get("min_minutes", 1)), "min_seconds",
                            "is longer than the media can be studied for")
     return LessonSpec(path.stem, title, kind, body, media_file, media_url, media_seconds, min_seconds,
                       _digest(raw, media_bytes))
 
 
-def read_course(folder: Path, root: Path) -> CourseSpec:
-    rel = str((folder / "course.yaml").relative_to(root.parent)) if root.parent in folder.parents else str(folder / "course.yaml")
+def read_course(folder: Path) -> CourseSpec:
+    rel = str((folder / "course.yaml").relative_to(folder.parent.parent))  # courses/<slug>/course.yaml
     raw = (folder / "course.yaml").read_bytes()
     data, lines = _yaml_with_lines(raw.decode("utf-8-sig", errors="replace"), rel)
     _unknown(data, lines, rel, COURSE_FIELDS)
@@ -325,7 +347,7 @@ def import_courses(root: str | Path) -> ImportReport:
     report = ImportReport()
     for folder in folders:
         try:
-            spec = read_course(folder, root if folder != root else root.parent)
+            spec = read_course(folder)
         except ContentError as exc:
             report.errors.append(exc)
             continue

@@ -2,15 +2,20 @@
 default minimum study times) so a course behaves the same whichever way it was made."""
 from __future__ import annotations
 
-import io
 import re
-import wave
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from learning.courses.content import CHARS_PER_MINUTE, MAX_MEDIA_BYTES, MEDIA_SUFFIXES, store_media
+from learning.courses.content import (
+    MAX_MEDIA_BYTES,
+    MEDIA_SUFFIXES,
+    default_min_seconds,
+    min_seconds_fits,
+    store_media,
+    wav_seconds,
+)
 from learning.courses.models import Course, CreditKind, Lesson, LessonKind
 from learning.courses.services import CourseError
 from learning.extensions import db
@@ -63,9 +68,8 @@ def save_lesson(course: Course, lesson: Lesson | None, *, title: str, kind: str,
                 raise CourseError(_("the media file is larger than 200 MB"))
             if suffix == ".wav":
                 try:
-                    with wave.open(io.BytesIO(media_bytes)) as sound:
-                        media_seconds = max(1, round(sound.getnframes() / sound.getframerate()))
-                except (wave.Error, EOFError):
+                    media_seconds = wav_seconds(media_bytes)
+                except ValueError:
                     raise CourseError(_("the WAV file cannot be read")) from None
             media = store_media(media_bytes, suffix)
         elif media_url:
@@ -77,13 +81,8 @@ def save_lesson(course: Course, lesson: Lesson | None, *, title: str, kind: str,
             raise CourseError(_("give the media length in seconds"))
     else:
         media, media_seconds = None, None
-    if min_minutes:
-        min_seconds = int(Decimal(min_minutes) * 60)
-    elif kind.is_media:
-        min_seconds = max(1, int(media_seconds * 0.9))
-    else:
-        min_seconds = max(60, int(len(body or "") / CHARS_PER_MINUTE * 60))
-    if kind.is_media and min_seconds > media_seconds * 1.1:
+    min_seconds = int(Decimal(min_minutes) * 60) if min_minutes else default_min_seconds(kind, media_seconds, body)
+    if not min_seconds_fits(kind, media_seconds, min_seconds):
         raise CourseError(_("the minimum study time is longer than the media"))
     lesson.title, lesson.kind, lesson.body = title.strip(), kind, body or ""
     lesson.media, lesson.media_seconds, lesson.min_seconds = media, media_seconds, min_seconds

@@ -96,6 +96,10 @@ class Lesson(db.Model):
 
     course: Mapped[Course] = relationship(back_populates="lessons")
 
+    @property
+    def external_media(self) -> bool:
+        return bool(self.media) and self.media.startswith(("http://", "https://"))
+
 
 class CourseAssignment(db.Model):
     """A course made required for everyone under an organisation in a period (quarter or year)."""

@@ -10,3 +10,12 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 def render_markdown(text: str) -> Markup:
     return Markup(_markdown.render(text or ""))
+
+
+def media_url(lesson) -> str | None:
+    """Where a lesson's audio or video is played from: its address, or our stored file."""
+    from flask import url_for
+
+    if not lesson.media:
+        return None
+    return lesson.media if lesson.external_media else url_for("courses.media", name=lesson.media)

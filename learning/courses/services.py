@@ -114,10 +114,12 @@ def default_quota() -> Quota:
                  Decimal(str(setting.get("elective", elective))), None)
 
 
-def quota_for(organisation: Organisation) -> Quota:
-    """The deepest quota set on the organisation or above it."""
+def quota_for(organisation: Organisation, rows: dict[int, StudyQuota] | None = None) -> Quota:
+    """The deepest quota set on the organisation or above it.  ``rows``: every quota, loaded once
+    by a caller that resolves many organisations (there is at most one per organisation)."""
     ids = organisation.ancestor_ids()
-    rows = {q.organisation_id: q for q in db.session.scalars(select(StudyQuota).where(StudyQuota.organisation_id.in_(ids)))}
+    if rows is None:
+        rows = {q.organisation_id: q for q in db.session.scalars(select(StudyQuota).where(StudyQuota.organisation_id.in_(ids)))}
     for org_id in reversed(ids):
         if org_id in rows:
             q = rows[org_id]
@@ -189,6 +191,20 @@ def member_hours(member: Member, period_key: str) -> Hours:
     return hours_by_member([member.id], period_key)[member.id]
 
 
+@dataclass
+class HoursAgainstQuota:
+    period_key: str
+    quota: Quota
+    hours: Hours
+
+
+def hours_against_quota(member: Member, period_key: str | None = None) -> HoursAgainstQuota:
+    """A member's hours in a period (default: the current one of their quota) and their quota."""
+    quota = quota_for(member.organisation)
+    period_key = period_key or period_for(quota)
+    return HoursAgainstQuota(period_key, quota, member_hours(member, period_key))
+
+
 # -- the compliance report --------------------------------------------------------------------
 @dataclass
 class MemberLine:
@@ -229,11 +245,12 @@ def compliance(members: list[Member], period_key: str) -> Compliance:
     report = Compliance(period_key)
     hours = hours_by_member([m.id for m in members], period_key)
     quotas: dict[int, Quota] = {}
+    rows = {q.organisation_id: q for q in db.session.scalars(select(StudyQuota))}
     yearly = "Q" not in period_key
     for member in members:
         quota = quotas.get(member.organisation_id)
         if quota is None:
-            quota = quotas[member.organisation_id] = quota_for(member.organisation)
+            quota = quotas[member.organisation_id] = quota_for(member.organisation, rows)
         required, elective = quota.required, quota.elective
         if yearly and quota.period_kind == "quarter":
             required, elective = required * 4, elective * 4
@@ -255,9 +272,12 @@ def course_completion_counts(member_ids: list[int], period_key: str) -> dict[int
 
 
 # -- catalogue --------------------------------------------------------------------------------
-def catalogue(member: Member, *, q: str = "", show: str = "", category: str = "") -> list[dict]:
+def catalogue(member: Member, *, q: str = "", show: str = "", category: str = "",
+              course_id: int | None = None) -> list[dict]:
     """Published courses for the member with their state: required for me, in progress, done."""
     query = select(Course).where(Course.published.is_(True)).order_by(Course.id)
+    if course_id is not None:
+        query = query.where(Course.id == course_id)
     if q:
         like = f"%{q.strip()}%"
         query = query.where(or_(Course.title.like(like), Course.summary.like(like)))

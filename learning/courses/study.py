@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from learning.courses.models import Lesson, LessonKind, LessonProgress, StudySession
+from learning.courses.models import Lesson, LessonProgress, StudySession
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orgs.models import Member
@@ -137,6 +137,8 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
     lesson = session.lesson
     credit, note = 0, "accepted"
     new_position = session.last_position
+    if lesson.kind.is_media and position is not None:
+        new_position = max(0.0, min(float(position), float(lesson.media_seconds or 0)))
     if elapsed > MAX_GAP_SECONDS:
         note = "late"
     elif not visible:
@@ -145,16 +147,11 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
         if not playing or position is None:
             note = "paused"
         else:
-            length = lesson.media_seconds or 0
-            position = max(0.0, min(float(position), float(length)))
-            moved = position - (session.last_position or 0.0)
+            moved = new_position - (session.last_position or 0.0)
             # Media that does not move earns nothing, however long it "plays".
             credit = int(min(elapsed, moved + POSITION_SLACK_SECONDS)) if moved > 0 else 0
-            new_position = position
     else:
         credit = int(elapsed)
-    if lesson.kind.is_media and position is not None:
-        new_position = max(0.0, min(float(position), float(lesson.media_seconds or 0)))
 
     claimed = db.session.execute(
         update(StudySession)

@@ -15,7 +15,7 @@ from learning.courses.api import study_problem
 from learning.courses.content import media_folder
 from learning.courses.forms import QuotaForm
 from learning.courses.models import Course, CourseCompletion, Lesson
-from learning.courses.rendering import render_markdown
+from learning.courses.rendering import media_url, render_markdown
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
@@ -33,16 +33,14 @@ def _member_or_404() -> Member:
 
 
 def hours_progress(member: Member) -> dict:
-    quota = services.quota_for(member.organisation)
-    period_key = services.period_for(quota)
-    hours = services.member_hours(member, period_key)
+    progress = services.hours_against_quota(member)
 
     def percent(got: Decimal, need: Decimal) -> int:
         return 100 if need <= 0 else min(100, int(got / need * 100))
 
-    return {"period": period_key, "quota": quota, "hours": hours,
-            "required_pct": percent(hours.required, quota.required),
-            "elective_pct": percent(hours.elective, quota.elective)}
+    return {"period": progress.period_key, "quota": progress.quota, "hours": progress.hours,
+            "required_pct": percent(progress.hours.required, progress.quota.required),
+            "elective_pct": percent(progress.hours.elective, progress.quota.elective)}
 
 
 @bp.route("/courses/")
@@ -83,11 +81,8 @@ def lesson(lesson_id: int):
         abort(404)
     lessons = lesson.course.live_lessons
     index = lessons.index(lesson)
-    media = None
-    if lesson.media:
-        media = lesson.media if lesson.media.startswith(("http://", "https://")) else url_for("courses.media", name=lesson.media)
     return render_template(
-        "courses/lesson.html", lesson=lesson, body=render_markdown(lesson.body), media=media,
+        "courses/lesson.html", lesson=lesson, body=render_markdown(lesson.body), media=media_url(lesson),
         previous=lessons[index - 1] if index > 0 else None, next=lessons[index + 1] if index + 1 < len(lessons) else None,
         progress=services.course_progress(current_user.member, lesson.course).get(lesson.id),
         heartbeat_seconds=study.HEARTBEAT_SECONDS,

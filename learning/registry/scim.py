@@ -229,9 +229,9 @@ USER_ATTRIBUTES = {
     (None, "active", None): (Member.active, "bool"),
     (None, "meta", "created"): (Member.created_at, "datetime"),
     (None, "meta", "lastmodified"): (Member.updated_at, "datetime"),
-    (MEMBER_EXTENSION, "organization", None): (Member.organisation_id, "ref"),
-    (MEMBER_EXTENSION, "status", None): (Member.status, "enum"),
-    (MEMBER_EXTENSION, "joindate", None): (Member.joined_on, "date"),
+    (MEMBER_EXTENSION.lower(), "organization", None): (Member.organisation_id, "ref"),
+    (MEMBER_EXTENSION.lower(), "status", None): (Member.status, "enum"),
+    (MEMBER_EXTENSION.lower(), "joindate", None): (Member.joined_on, "date"),
 }
 GROUP_ATTRIBUTES = {
     (None, "id", None): (Organisation.id, "id"),
@@ -239,20 +239,19 @@ GROUP_ATTRIBUTES = {
     (None, "externalid", None): (Organisation.external_id, "cs"),
     (None, "meta", "created"): (Organisation.created_at, "datetime"),
     (None, "meta", "lastmodified"): (Organisation.updated_at, "datetime"),
-    (ORGANISATION_EXTENSION, "kind", None): (Organisation.kind, "enum"),
-    (ORGANISATION_EXTENSION, "parent", None): (Organisation.parent_id, "ref"),
+    (ORGANISATION_EXTENSION.lower(), "kind", None): (Organisation.kind, "enum"),
+    (ORGANISATION_EXTENSION.lower(), "parent", None): (Organisation.parent_id, "ref"),
 }
 CORE_SCHEMAS = {USER_SCHEMA.lower(), GROUP_SCHEMA.lower()}
 
 
 def _lookup(attributes: dict, uri: str | None, attr: str, sub_attr: str | None):
+    """Attribute names and schema URNs compare case-insensitively (RFC 7643 §2.1); the maps'
+    keys are lower case, so this is one dict lookup."""
     uri = uri.lower() if uri else None
     if uri in CORE_SCHEMAS:
         uri = None
-    for (schema, name, sub), found in attributes.items():
-        if (schema.lower() if schema else None) == uri and name == attr.lower() and sub == (sub_attr.lower() if sub_attr else None):
-            return found
-    return None
+    return attributes.get((uri, attr.lower(), sub_attr.lower() if sub_attr else None))
 
 
 def _attribute(attributes: dict, path: AttrPath):

@@ -30,8 +30,9 @@ PAGE_SIZE = 200
 DETAIL_LIMIT = 100
 SAFE_DEACTIVATION_SHARE = 0.10
 SAFE_DEACTIVATION_FLOOR = 5  # a handful of leavers never needs forcing
-KIND_LABELS = {kind: label for label, kind in roster.ORG_KINDS.items()}
-STATUS_LABELS = {status: label for label, status in roster.STATUSES.items()}
+# The roster import's Chinese words, by the SCIM value.
+KIND_LABELS = {kind.value: label for label, kind in roster.ORG_KINDS.items()}
+STATUS_LABELS = {status.value: label for label, status in roster.STATUSES.items()}
 
 
 class SyncError(RuntimeError):
@@ -73,7 +74,7 @@ def roster_rows(groups: list, users: list) -> tuple[list[dict], list[dict]]:
         kind = extension.kind if extension else None
         org_rows.append({
             "组织编号": str(group.id), "组织名称": group.display_name or "",
-            "组织类别": next((label for k, label in KIND_LABELS.items() if k.value == kind), str(kind or "")),
+            "组织类别": KIND_LABELS.get(kind, str(kind or "")),
             "上级组织编号": _remote_id(extension.parent) if extension and extension.parent else "",
         })
     member_rows = []
@@ -85,7 +86,7 @@ def roster_rows(groups: list, users: list) -> tuple[list[dict], list[dict]]:
         member_rows.append({
             "党员编号": str(user.id), "姓名": user.display_name or user.user_name or "",
             "所在党组织编号": _remote_id(extension.organization) if extension else "",
-            "人员类别": next((label for s, label in STATUS_LABELS.items() if s.value == status), str(status or "")),
+            "人员类别": STATUS_LABELS.get(status, str(status or "")),
             "入党日期": scim.join_day(extension.join_date).isoformat() if extension and extension.join_date else "",
         })
     return org_rows, member_rows
