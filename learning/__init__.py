@@ -86,6 +86,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.points import models as points_models  # noqa: F401
     from learning.courses import models as course_models  # noqa: F401
     from learning.registry import models as registry_models  # noqa: F401
+    from learning.quizzes import models as quiz_models  # noqa: F401
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

@@ -340,14 +340,15 @@ def import_command(path, apply, keep_missing):
 # -- content ----------------------------------------------------------------------------------
 @click.group("content")
 def content_group():
-    """Courses shipped as files (content/courses)."""
+    """Courses and question banks shipped as files (content/courses, content/quizzes)."""
 
 
 @content_group.command("import")
 @click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
 @with_appcontext
 def content_import_command(path):
-    """Import or update the courses under PATH (default: content/courses); re-importing is a no-op."""
+    """Import or update the courses under PATH (default: content/courses, and then the question banks
+    and quizzes of content/quizzes); re-importing is a no-op."""
     from pathlib import Path
 
     from learning.courses.content import import_courses
@@ -360,5 +361,33 @@ def content_import_command(path):
         click.echo(f"retired lesson {lesson}")
     click.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                f"{len(report.errors)} with errors (not imported).")
-    if report.errors:
+    failed = bool(report.errors)
+    if not path:
+        failed = not _import_quizzes(Path(current_app.config["CONTENT_DIR"]) / "quizzes") or failed
+    if failed:
         raise click.exceptions.Exit(1)
+
+
+@content_group.command("quizzes")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
+@with_appcontext
+def content_quizzes_command(path):
+    """Import or update the question banks (PATH/banks: .yaml, .gift, Aiken .txt) and PATH/quizzes.yaml
+    (default: content/quizzes).  A file with an error imports nothing; every error is listed."""
+    from pathlib import Path
+
+    if not _import_quizzes(Path(path) if path else Path(current_app.config["CONTENT_DIR"]) / "quizzes"):
+        raise click.exceptions.Exit(1)
+
+
+def _import_quizzes(root) -> bool:
+    from learning.quizzes.banks import import_content
+
+    report = import_content(root)
+    db.session.commit()
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"question banks {', '.join(report.banks) or '-'}: {report.created} questions created, "
+               f"{report.updated} updated, {report.unchanged} unchanged, {report.retired} retired; "
+               f"quizzes: {', '.join(report.quizzes) or '-'}.")
+    return report.ok

@@ -27,6 +27,7 @@ from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.points import periods
 from learning.points import services as points
+from learning.quizzes import grading
 
 DEFAULT_QUOTA = ("quarter", Decimal("8"), Decimal("3"))
 
@@ -43,8 +44,8 @@ def lesson_is_complete(lesson: Lesson, progress: LessonProgress) -> bool:
 
 
 def quiz_passed(member: Member, course: Course) -> bool:
-    """A course's quiz, once quizzes exist (#5); a course without one has nothing to pass."""
-    return course.quiz_slug is None
+    """A course without a quiz has nothing to pass; one with a quiz needs its counted grade passed."""
+    return course.quiz_slug is None or grading.quiz_passed(member.id, course.quiz_slug)
 
 
 def on_lesson_completed(member: Member, lesson: Lesson, moment: datetime) -> bool:

@@ -28,8 +28,8 @@ def admin(db, tree):
 
 
 def test_an_award_is_recorded_once_per_source(db, member):
-    first = award("challenge_level_passed", member=member, source_key="c1:l1", occurred_at=at(2026, 11, 2))
-    again = award("challenge_level_passed", member=member, source_key="c1:l1", occurred_at=at(2026, 11, 2))
+    first = award("challenge_level_passed", member=member, source_key="c1:l1", occurred_at=at(2026, 11, 2), quantity=3)
+    again = award("challenge_level_passed", member=member, source_key="c1:l1", occurred_at=at(2026, 11, 2), quantity=3)
     db.session.commit()
     assert first.created and first.points == 3
     assert not again.created and again.entry.id == first.entry.id
@@ -101,14 +101,15 @@ def test_a_correction_compensates_once(db, member, admin):
 
 def test_a_committee_raises_a_rule_for_its_subtree_and_season(db, tree, rules, admin):
     c = db.session.get(Organisation, tree["orgs"]["C"])
+    # The campaign sets each level's points; a committee doubles them for its subtree's 闯关月.
     rule = services.rule_by_code("challenge_level_passed")
-    services.change_setting(rule, actor=admin, organisation=c, points=5,
+    services.change_setting(rule, actor=admin, organisation=c, points=2,
                             starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30), note="闯关月")
     inside = db.session.get(Member, tree["members"]["b1_member"])
     outside = db.session.get(Member, tree["members"]["bx_member"])
-    assert award("challenge_level_passed", member=inside, source_key="a", occurred_at=at(2026, 11, 5)).points == 5
-    assert award("challenge_level_passed", member=outside, source_key="a", occurred_at=at(2026, 11, 5)).points == 3
-    assert award("challenge_level_passed", member=inside, source_key="b", occurred_at=at(2026, 12, 5)).points == 3
+    assert award("challenge_level_passed", member=inside, source_key="a", occurred_at=at(2026, 11, 5), quantity=3).points == 6
+    assert award("challenge_level_passed", member=outside, source_key="a", occurred_at=at(2026, 11, 5), quantity=3).points == 3
+    assert award("challenge_level_passed", member=inside, source_key="b", occurred_at=at(2026, 12, 5), quantity=3).points == 3
     # The history of the rule is kept: the default and the season's value.
     assert db.session.scalar(select(func.count()).select_from(RuleSetting).where(RuleSetting.rule_id == rule.id)) == 2
 

@@ -143,8 +143,8 @@ def test_an_org_admin_raises_a_rule_for_the_subtree_with_history(client, db, tre
     assert response.status_code == 302
     b1 = db.session.get(Member, tree["members"]["b1_member"])
     b3 = db.session.get(Member, tree["members"]["b3_member"])
-    assert services.award("challenge_level_passed", member=b1, source_key="x").points == 5
-    assert services.award("challenge_level_passed", member=b3, source_key="x").points == 3
+    assert services.award("challenge_level_passed", member=b1, source_key="x", quantity=2).points == 10
+    assert services.award("challenge_level_passed", member=b3, source_key="x", quantity=2).points == 2
     assert db.session.scalar(select(func.count()).select_from(RuleSetting).where(RuleSetting.note == "闯关月")) == 1
     # A committee outside the admin's subtree cannot be chosen.
     outside = client.post("/admin/points/rules/challenge_level_passed", data={

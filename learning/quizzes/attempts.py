@@ -1,0 +1,334 @@
+"""Attempts: drawing questions, recording answers as they come, grading once on the server.
+
+The server is the authority (DESIGN principle 3).  What a client sees of an attempt before it is
+finished is :func:`attempt_view`: the stem, the option texts in this attempt's own random order
+under letters, and the member's own answers — no weights, no feedback, no explanation, no question
+id that could be looked up in an earlier review.  Time is the server's: an answer after the
+deadline (plus a small allowance for the network) is refused, and an attempt left open past it is
+graded with the answers that came in time.  Submitting is a compare-and-set on the attempt's
+status, so a double click, a retry or two racing requests grade it once and award once.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from learning.db import utcnow
+from learning.extensions import db
+from learning.orgs.models import Member
+from learning.points import periods
+from learning.quizzes import grading
+from learning.quizzes.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    ChallengeLevel,
+    Question,
+    QuestionKind,
+    Quiz,
+    QuizKind,
+)
+
+GRACE_SECONDS = 3  # network allowance after the deadline; answers later than this do not count
+RECENT_DAYS = 30  # questions seen in this many days are drawn last
+LETTERS = "abcdefghij"
+
+
+def now() -> datetime:
+    """The server's clock; tests replace it."""
+    return utcnow()
+
+
+class QuizError(Exception):
+    """A refused action; ``code`` is machine-readable (the API's problem ``code``)."""
+
+    def __init__(self, code: str, message: str = ""):
+        super().__init__(message or code)
+        self.code = code
+
+
+# -- drawing ----------------------------------------------------------------------------------
+def _pool(quiz: Quiz) -> list[tuple[int, int]]:
+    """(question id, number of options) of every live question the quiz may draw."""
+    query = select(Question.id, Question.tags, Question.answers).where(
+        Question.bank_id.in_(quiz.bank_ids or [-1]), Question.retired_at.is_(None))
+    if quiz.categories:
+        query = query.where(Question.category.in_(quiz.categories))
+    wanted = set(quiz.tags or [])
+    return [(qid, len(answers)) for qid, tags, answers in db.session.execute(query)
+            if not wanted or wanted & set(tags or [])]
+
+
+def draw(quiz: Quiz, member: Member, count: int, rng: random.Random | None = None) -> list[tuple[int, int]]:
+    """``count`` different questions, avoiding the member's recently seen ones where the pool allows."""
+    rng = rng or random.SystemRandom()
+    pool = _pool(quiz)
+    since = now() - timedelta(days=RECENT_DAYS)
+    seen = dict(db.session.execute(
+        select(AttemptItem.question_id, func.max(Attempt.started_at))
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.member_id == member.id, Attempt.started_at >= since)
+        .group_by(AttemptItem.question_id)).all())
+    fresh = [q for q in pool if q[0] not in seen]
+    rng.shuffle(fresh)
+    chosen = fresh[:count]
+    if len(chosen) < count:
+        stale = [q for q in pool if q[0] in seen]
+        rng.shuffle(stale)
+        stale.sort(key=lambda q: seen[q[0]])  # oldest first; the shuffle breaks ties
+        chosen += stale[:count - len(chosen)]
+    rng.shuffle(chosen)
+    return chosen
+
+
+# -- starting ---------------------------------------------------------------------------------
+def open_attempt(member: Member, quiz: Quiz) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(
+        Attempt.member_id == member.id, Attempt.quiz_id == quiz.id, Attempt.status == AttemptStatus.OPEN))
+
+
+def attempts_on(member: Member, quiz_ids: list[int], day) -> int:
+    return db.session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.member_id == member.id, Attempt.quiz_id.in_(quiz_ids or [-1]), Attempt.local_date == day)) or 0
+
+
+def start(member: Member, quiz: Quiz, *, level: ChallengeLevel | None = None, check=None) -> tuple[Attempt, bool]:
+    """Resume the member's open attempt at ``quiz`` or start a new one; returns (attempt, created).
+
+    ``check`` is the caller's gate (course unlocked, campaign open, level order, attempts left),
+    run only when a new attempt would be created — resuming is always allowed until the deadline.
+    """
+    if not member.active:
+        raise QuizError("inactive", _("Only active members take quizzes."))
+    moment = now()
+    current = open_attempt(member, quiz)
+    if current is not None:
+        if moment <= current.deadline + timedelta(seconds=GRACE_SECONDS):
+            return current, False
+        finish(current, expired=True)
+    if check is not None:
+        check()
+    if quiz.kind is QuizKind.COURSE and quiz.max_attempts is not None:
+        used = len(grading.finished_attempts(member.id, quiz))
+        if used >= quiz.max_attempts:
+            raise QuizError("no_attempts_left", _("You have used all %(n)d attempts of this quiz.", n=quiz.max_attempts))
+    drawn = draw(quiz, member, quiz.question_count)
+    if not drawn:
+        raise QuizError("no_questions", _("This quiz has no questions yet."))
+    rng = random.SystemRandom()
+    attempt = Attempt(
+        token=secrets.token_urlsafe(16), member_id=member.id, quiz_id=quiz.id, level_id=level.id if level else None,
+        organisation_id=member.organisation_id, status=AttemptStatus.OPEN, started_at=moment,
+        deadline=moment + timedelta(seconds=len(drawn) * quiz.seconds_per_question),
+        local_date=periods.local_date(moment), question_count=len(drawn))
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+            db.session.flush()
+    except IntegrityError:
+        # The same member started the same quiz in another request a moment ago: resume that one.
+        current = open_attempt(member, quiz)
+        if current is None:
+            raise
+        return current, False
+    kinds = dict(db.session.execute(select(Question.id, Question.kind).where(
+        Question.id.in_([qid for qid, _n in drawn]))).all())
+    for position, (qid, n_options) in enumerate(drawn, start=1):
+        order = list(range(n_options))
+        if kinds[qid] is QuestionKind.FILL_BLANK:
+            order = []
+        elif kinds[qid] is not QuestionKind.TRUE_FALSE:  # 正确 / 错误 keep their place
+            rng.shuffle(order)
+        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=qid, option_order=order))
+    db.session.flush()
+    return attempt, True
+
+
+# -- answering --------------------------------------------------------------------------------
+def _response_for(kind: QuestionKind, order: list[int], choices, text) -> list:
+    """The stored form of an answer: indexes into the question's answers, or the text typed."""
+    if kind is QuestionKind.FILL_BLANK:
+        if not isinstance(text, str) or not text.strip():
+            raise QuizError("bad_answer", _("Type an answer."))
+        if len(text) > 200:
+            raise QuizError("bad_answer", _("An answer has at most 200 characters."))
+        return [text.strip()]
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
+        raise QuizError("bad_answer", _("Choose an option."))
+    letters = LETTERS[:len(order)]
+    if any(c not in letters for c in choices) or len(set(choices)) != len(choices):
+        raise QuizError("bad_answer", _("Choose among the options shown."))
+    if kind is not QuestionKind.MULTIPLE and len(choices) != 1:
+        raise QuizError("bad_answer", _("Choose one option."))
+    return sorted(order[letters.index(c)] for c in choices)
+
+
+def answer(member: Member, token: str, position: int, *, choices=None, text=None) -> AttemptItem:
+    """Record (or change) the answer to one question of an open attempt, before its deadline."""
+    moment = now()
+    row = db.session.execute(
+        select(Attempt.id, Attempt.member_id, Attempt.status, Attempt.deadline, AttemptItem, Question.kind)
+        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+        .join(Question, Question.id == AttemptItem.question_id)
+        .where(Attempt.token == token, AttemptItem.position == position)).first()
+    if row is None or row.member_id != member.id:
+        if row is None and _owned(member, token):
+            raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
+        raise QuizError("unknown_attempt", _("No such attempt."))
+    if row.status is not AttemptStatus.OPEN:
+        raise QuizError("finished", _("This attempt is already finished."))
+    if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
+        raise QuizError("time_up", _("Time is up: this answer came after the deadline and does not count."))
+    item: AttemptItem = row.AttemptItem
+    item.response = _response_for(row.kind, item.option_order, choices, text)
+    item.answered_at = moment
+    db.session.flush()
+    return item
+
+
+def _owned(member: Member, token: str) -> bool:
+    return db.session.scalar(select(Attempt.id).where(Attempt.token == token, Attempt.member_id == member.id)) is not None
+
+
+def attempt_for(member: Member, token: str) -> Attempt:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.token == token))
+    if attempt is None or attempt.member_id != member.id:
+        raise QuizError("unknown_attempt", _("No such attempt."))
+    return attempt
+
+
+# -- finishing --------------------------------------------------------------------------------
+def submit(member: Member, token: str) -> Attempt:
+    """Finish and grade; a second submit returns the graded attempt unchanged."""
+    attempt = attempt_for(member, token)
+    if attempt.status is AttemptStatus.OPEN:
+        late = now() > attempt.deadline + timedelta(seconds=GRACE_SECONDS)
+        finish(attempt, expired=late)
+    return attempt
+
+
+def finish(attempt: Attempt, *, expired: bool = False) -> bool:
+    """Close ``attempt`` if it is still open and grade it; False when someone else closed it first."""
+    moment = now()
+    status = AttemptStatus.EXPIRED if expired else AttemptStatus.SUBMITTED
+    won = db.session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
+        .values(status=status, finished_at=min(moment, attempt.deadline + timedelta(seconds=GRACE_SECONDS)))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(attempt)
+    if not won:
+        return False
+    _grade(attempt)
+    from learning.quizzes import outcomes
+
+    outcomes.on_graded(attempt)
+    return True
+
+
+def _grade(attempt: Attempt) -> None:
+    limit = attempt.deadline + timedelta(seconds=GRACE_SECONDS)
+    total, correct, last = 0.0, 0, None
+    for item in attempt.items:
+        counted = item.response is not None and item.answered_at is not None and item.answered_at <= limit
+        item.score = grading.score(item.question.kind, item.question.answers, item.response) if counted else 0.0
+        item.correct = item.score >= grading.CORRECT
+        total += item.score
+        correct += int(item.correct)
+        if counted and (last is None or item.answered_at > last):
+            last = item.answered_at
+    attempt.score = round(100 * total / max(1, attempt.question_count), 2)
+    attempt.correct_count = correct
+    attempt.passed = attempt.score >= attempt.quiz.pass_percent
+    end = last or attempt.finished_at
+    attempt.seconds = max(0, min(int((end - attempt.started_at).total_seconds()),
+                                 attempt.quiz.time_limit_seconds))
+    db.session.flush()
+
+
+def expire_overdue(limit: int = 500) -> int:
+    """Grade attempts abandoned past their deadline (run by the scheduler and on the member's next visit)."""
+    cutoff = now() - timedelta(seconds=GRACE_SECONDS)
+    overdue = db.session.scalars(select(Attempt).where(Attempt.status == AttemptStatus.OPEN, Attempt.deadline < cutoff)
+                                 .order_by(Attempt.deadline).limit(limit)).all()
+    return sum(1 for attempt in overdue if finish(attempt, expired=True))
+
+
+def expire_mine(member: Member) -> None:
+    cutoff = now() - timedelta(seconds=GRACE_SECONDS)
+    for attempt in db.session.scalars(select(Attempt).where(
+            Attempt.member_id == member.id, Attempt.status == AttemptStatus.OPEN, Attempt.deadline < cutoff)):
+        finish(attempt, expired=True)
+
+
+# -- what the client sees -----------------------------------------------------------------------
+def _option_label(kind: QuestionKind, text: str) -> str:
+    if kind is QuestionKind.TRUE_FALSE:
+        return _("True") if text == "true" else _("False")
+    return text
+
+
+def _letters_of(order: list[int], response) -> list[str]:
+    return [LETTERS[order.index(i)] for i in response or [] if i in order]
+
+
+def remaining_seconds(attempt: Attempt) -> int:
+    if attempt.status is not AttemptStatus.OPEN:
+        return 0
+    return max(0, int((attempt.deadline - now()).total_seconds()))
+
+
+def attempt_view(attempt: Attempt) -> dict:
+    """Everything a client may know about an attempt in progress (see the module docstring)."""
+    items = []
+    for item in attempt.items:
+        q = item.question
+        entry = {"position": item.position, "kind": q.kind.value, "stem": q.stem, "stem_after": q.stem_after,
+                 "answered": item.response is not None}
+        if q.kind is QuestionKind.FILL_BLANK:
+            entry["options"] = []
+            entry["text"] = item.response[0] if item.response else None
+            entry["choices"] = []
+        else:
+            entry["options"] = [{"id": LETTERS[i], "text": _option_label(q.kind, q.answers[index]["text"])}
+                                for i, index in enumerate(item.option_order)]
+            entry["choices"] = _letters_of(item.option_order, item.response)
+            entry["text"] = None
+        items.append(entry)
+    return {
+        "token": attempt.token, "quiz": {"slug": attempt.quiz.slug, "title": attempt.quiz.title,
+                                         "kind": attempt.quiz.kind.value, "pass_percent": attempt.quiz.pass_percent},
+        "status": attempt.status.value, "started_at": attempt.started_at, "deadline": attempt.deadline,
+        "remaining_seconds": remaining_seconds(attempt), "question_count": attempt.question_count,
+        "answered_count": sum(1 for i in attempt.items if i.response is not None), "items": items,
+    }
+
+
+def review_view(attempt: Attempt) -> dict:
+    """After the attempt is finished: the grade, and per question the right answer and explanation."""
+    if attempt.status is AttemptStatus.OPEN:
+        raise QuizError("not_finished", _("The review is available once the attempt is submitted."))
+    view = attempt_view(attempt)
+    view.update(score=attempt.score, passed=attempt.passed, correct_count=attempt.correct_count,
+                seconds=attempt.seconds, finished_at=attempt.finished_at)
+    for entry, item in zip(view["items"], attempt.items):
+        q = item.question
+        entry["correct"] = bool(item.correct)
+        entry["score"] = item.score or 0.0
+        entry["explanation"] = q.explanation
+        if q.kind is QuestionKind.FILL_BLANK:
+            entry["right_answers"] = [a["text"] for a in q.answers if a["weight"] >= 100] or \
+                [a["text"] for a in q.answers if a["weight"] > 0]
+            entry["right_choices"] = []
+            matched = [a for a in q.answers if item.response and grading.normalise(a["text"]) == grading.normalise(item.response[0])]
+            entry["feedback"] = [matched[0]["feedback"]] if matched and matched[0].get("feedback") else []
+        else:
+            right = grading.right_indexes(q.kind, q.answers)
+            entry["right_choices"] = [LETTERS[item.option_order.index(i)] for i in right]
+            entry["right_answers"] = [_option_label(q.kind, q.answers[i]["text"]) for i in right]
+            entry["feedback"] = [q.answers[i]["feedback"] for i in item.response or [] if q.answers[i].get("feedback")]
+    return view

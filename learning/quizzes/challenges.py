@@ -1,0 +1,335 @@
+"""Challenge campaigns (答题闯关): creating them, who may play which level, leaderboards, stats.
+
+A campaign belongs to an organisation and is played by the active members of its subtree.  Each
+level is a :class:`Quiz` of kind ``level`` drawing from the campaign's banks.  Leaderboards read
+``challenge_standing`` (kept in step by :mod:`learning.quizzes.outcomes`); the branch board and
+the organisers' numbers are sums grouped per branch, computed here in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from learning.db import utcnow
+from learning.extensions import db
+from learning.orgs.models import Member, Organisation, OrgKind
+from learning.orgs.scoping import in_subtree
+from learning.points import periods
+from learning.quizzes import attempts
+from learning.quizzes.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Challenge,
+    ChallengeLevel,
+    ChallengeStanding,
+    ChallengeStatus,
+    Grading,
+    LevelResult,
+    Quiz,
+    QuizKind,
+)
+from learning.quizzes.attempts import QuizError
+
+
+@dataclass
+class LevelSpec:
+    title: str
+    question_count: int
+    pass_percent: int
+    seconds_per_question: int
+    points: int
+
+
+@dataclass
+class ChallengeSpec:
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    attempts_per_day: int
+    bank_ids: list[int]
+    levels: list[LevelSpec] = field(default_factory=list)
+
+
+# -- organising -------------------------------------------------------------------------------
+def _check(spec: ChallengeSpec) -> None:
+    if spec.ends_at <= spec.starts_at:
+        raise QuizError("dates", _("The campaign must end after it starts."))
+    if not spec.bank_ids:
+        raise QuizError("banks", _("Choose at least one question bank."))
+    if not spec.levels:
+        raise QuizError("levels", _("A campaign needs at least one level."))
+
+
+def create_challenge(organisation: Organisation, spec: ChallengeSpec, actor=None) -> Challenge:
+    _check(spec)
+    challenge = Challenge(organisation_id=organisation.id, title=spec.title.strip()[:200], description=spec.description,
+                          starts_at=spec.starts_at, ends_at=spec.ends_at, attempts_per_day=spec.attempts_per_day,
+                          bank_ids=list(spec.bank_ids), status=ChallengeStatus.DRAFT,
+                          created_by_id=getattr(actor, "id", None))
+    db.session.add(challenge)
+    db.session.flush()
+    _set_levels(challenge, spec.levels)
+    return challenge
+
+
+def update_challenge(challenge: Challenge, spec: ChallengeSpec) -> Challenge:
+    """Everything may change until the campaign opens; after that, its levels stay as they are."""
+    _check(spec)
+    started = has_started(challenge)
+    if started and (len(spec.levels) != len(challenge.levels) or spec.bank_ids != challenge.bank_ids
+                    or spec.starts_at != challenge.starts_at):
+        raise QuizError("started", _("The campaign has started: its levels, banks and start can no longer change."))
+    challenge.title, challenge.description = spec.title.strip()[:200], spec.description
+    challenge.starts_at, challenge.ends_at, challenge.attempts_per_day = spec.starts_at, spec.ends_at, spec.attempts_per_day
+    challenge.bank_ids = list(spec.bank_ids)
+    if not started:
+        _set_levels(challenge, spec.levels)
+    else:
+        for level, level_spec in zip(challenge.levels, spec.levels):
+            level.title = level_spec.title
+    db.session.flush()
+    return challenge
+
+
+def _set_levels(challenge: Challenge, specs: list[LevelSpec]) -> None:
+    existing = {level.position: level for level in challenge.levels}
+    for position, spec in enumerate(specs, start=1):
+        level = existing.pop(position, None)
+        if level is None:
+            quiz = Quiz(slug=f"challenge-{challenge.id}-level-{position}", kind=QuizKind.LEVEL, source="admin",
+                        title="", question_count=1)
+            db.session.add(quiz)
+            db.session.flush()
+            level = ChallengeLevel(challenge_id=challenge.id, position=position, quiz_id=quiz.id, title="")
+            db.session.add(level)
+            level.quiz = quiz
+        level.title, level.points = spec.title.strip()[:200] or _("Level %(n)d", n=position), spec.points
+        quiz = level.quiz
+        quiz.title = f"{challenge.title} · {level.title}"
+        quiz.bank_ids, quiz.question_count = list(challenge.bank_ids), spec.question_count
+        quiz.pass_percent, quiz.seconds_per_question = spec.pass_percent, spec.seconds_per_question
+        quiz.grading, quiz.max_attempts = Grading.HIGHEST, None
+    for level in existing.values():  # levels dropped before the start: no attempt can point at them
+        db.session.delete(level)
+    db.session.flush()
+    db.session.expire(challenge, ["levels"])
+
+
+def publish(challenge: Challenge) -> None:
+    if challenge.status is ChallengeStatus.DRAFT:
+        challenge.status = ChallengeStatus.SCHEDULED
+        refresh_status(challenge)
+
+
+def refresh_status(challenge: Challenge, moment: datetime | None = None) -> ChallengeStatus:
+    """Open a published campaign at its start and close it at its end (the scheduler calls this too)."""
+    moment = moment or attempts.now()
+    if challenge.status in (ChallengeStatus.SCHEDULED, ChallengeStatus.OPEN):
+        if moment >= challenge.ends_at:
+            challenge.status = ChallengeStatus.CLOSED
+        elif moment >= challenge.starts_at:
+            challenge.status = ChallengeStatus.OPEN
+    return challenge.status
+
+
+def refresh_all(moment: datetime | None = None) -> int:
+    changed = 0
+    for challenge in db.session.scalars(select(Challenge).where(
+            Challenge.status.in_([ChallengeStatus.SCHEDULED, ChallengeStatus.OPEN]))):
+        before = challenge.status
+        if refresh_status(challenge, moment) is not before:
+            changed += 1
+    db.session.flush()
+    return changed
+
+
+def has_started(challenge: Challenge) -> bool:
+    return challenge.status in (ChallengeStatus.OPEN, ChallengeStatus.CLOSED) or (
+        challenge.status is ChallengeStatus.SCHEDULED and attempts.now() >= challenge.starts_at) or bool(
+        db.session.scalar(select(Attempt.id).join(ChallengeLevel, ChallengeLevel.id == Attempt.level_id)
+                          .where(ChallengeLevel.challenge_id == challenge.id).limit(1)))
+
+
+def is_open(challenge: Challenge, moment: datetime | None = None) -> bool:
+    moment = moment or attempts.now()
+    return challenge.status in (ChallengeStatus.SCHEDULED, ChallengeStatus.OPEN) and \
+        challenge.starts_at <= moment < challenge.ends_at
+
+
+# -- playing ----------------------------------------------------------------------------------
+def may_play(member: Member, challenge: Challenge) -> bool:
+    return member.active and member.organisation.path.startswith(challenge.organisation.path)
+
+
+def challenges_for(member: Member) -> list[Challenge]:
+    """Published campaigns of the member's organisation and those above it, newest first."""
+    ancestors = member.organisation.ancestor_ids()
+    return list(db.session.scalars(select(Challenge).where(
+        Challenge.organisation_id.in_(ancestors or [-1]), Challenge.status != ChallengeStatus.DRAFT)
+        .order_by(Challenge.starts_at.desc())))
+
+
+def _results(member: Member, challenge: Challenge) -> dict[int, LevelResult]:
+    return {r.level_id: r for r in db.session.scalars(select(LevelResult).join(
+        ChallengeLevel, ChallengeLevel.id == LevelResult.level_id).where(
+        ChallengeLevel.challenge_id == challenge.id, LevelResult.member_id == member.id))}
+
+
+def attempts_today(member: Member, challenge: Challenge) -> int:
+    return attempts.attempts_on(member, [level.quiz_id for level in challenge.levels],
+                                periods.local_date(attempts.now()))
+
+
+def level_states(member: Member, challenge: Challenge) -> list[dict]:
+    """Each level with the member's state: passed, open (the next to play), or locked."""
+    results = _results(member, challenge)
+    states, unlocked = [], True
+    for level in challenge.levels:
+        result = results.get(level.id)
+        passed = bool(result and result.passed_at)
+        state = "passed" if passed else ("open" if unlocked else "locked")
+        states.append({"level": level, "state": state, "best_score": result.best_score if result else None,
+                       "attempts": result.attempts if result else 0})
+        unlocked = unlocked and passed
+    return states
+
+
+def start_level(member: Member, level: ChallengeLevel) -> tuple[Attempt, bool]:
+    challenge = level.challenge
+
+    def gate():
+        if not may_play(member, challenge):
+            raise QuizError("not_yours", _("This campaign is for another organisation's members."))
+        if not is_open(challenge):
+            raise QuizError("closed", _("The campaign is not open now."))
+        state = next(s for s in level_states(member, challenge) if s["level"].id == level.id)
+        if state["state"] == "locked":
+            raise QuizError("locked", _("Pass the levels before this one first."))
+        if attempts_today(member, challenge) >= challenge.attempts_per_day:
+            raise QuizError("daily_limit", _("You have used today's %(n)d attempts; come back tomorrow.",
+                                              n=challenge.attempts_per_day))
+
+    return attempts.start(member, level.quiz, level=level, check=gate)
+
+
+# -- leaderboards -----------------------------------------------------------------------------
+def member_board(challenge: Challenge, *, limit: int = 20, offset: int = 0) -> list[dict]:
+    rows = db.session.execute(
+        select(ChallengeStanding, Member.name, Organisation.name)
+        .join(Member, Member.id == ChallengeStanding.member_id)
+        .join(Organisation, Organisation.id == Member.organisation_id)
+        .where(ChallengeStanding.challenge_id == challenge.id, Member.active.is_(True))
+        .order_by(ChallengeStanding.levels_passed.desc(), ChallengeStanding.total_score.desc(),
+                  ChallengeStanding.total_seconds, ChallengeStanding.reached_at, ChallengeStanding.member_id)
+        .limit(limit).offset(offset)).all()
+    return [{"rank": offset + i + 1, "member_id": s.member_id, "name": name, "organisation": org,
+             "levels_passed": s.levels_passed, "score": s.total_score, "seconds": s.total_seconds}
+            for i, (s, name, org) in enumerate(rows)]
+
+
+def member_rank(challenge: Challenge, member: Member) -> dict | None:
+    mine = db.session.scalar(select(ChallengeStanding).where(ChallengeStanding.challenge_id == challenge.id,
+                                                             ChallengeStanding.member_id == member.id))
+    if mine is None:
+        return None
+    S = ChallengeStanding
+    ahead = db.session.scalar(select(func.count()).select_from(S).join(Member, Member.id == S.member_id).where(
+        S.challenge_id == challenge.id, Member.active.is_(True),
+        (S.levels_passed > mine.levels_passed)
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score > mine.total_score))
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score == mine.total_score)
+           & (S.total_seconds < mine.total_seconds))
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score == mine.total_score)
+           & (S.total_seconds == mine.total_seconds) & (S.reached_at < mine.reached_at))))
+    return {"rank": ahead + 1, "levels_passed": mine.levels_passed, "score": mine.total_score,
+            "seconds": mine.total_seconds}
+
+
+def _branches(challenge: Challenge) -> tuple[list[Organisation], dict[int, int]]:
+    """The branches of the campaign's subtree, and each organisation's branch (groups count to theirs)."""
+    orgs = db.session.scalars(select(Organisation).where(
+        in_subtree(Organisation.path, challenge.organisation.path), Organisation.active.is_(True))).all()
+    branches = [o for o in orgs if o.kind is OrgKind.BRANCH]
+    if not branches and challenge.organisation.kind is OrgKind.GROUP:
+        branches = [challenge.organisation]
+    branch_ids = {b.id for b in branches}
+    branch_of = {}
+    for org in orgs:
+        ids = [int(part) for part in org.path.strip("/").split("/") if part]
+        found = next((i for i in reversed(ids) if i in branch_ids), None)
+        if found is not None:
+            branch_of[org.id] = found
+    return sorted(branches, key=lambda b: b.path), branch_of
+
+
+def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
+    """Per branch: participation rate, average score per member, levels passed per member."""
+    branches, branch_of = _branches(challenge)
+    members = dict(db.session.execute(
+        select(Member.organisation_id, func.count()).where(Member.active.is_(True),
+                                                           Member.organisation_id.in_(list(branch_of) or [-1]))
+        .group_by(Member.organisation_id)).all())
+    played = db.session.execute(
+        select(Member.organisation_id, func.count(), func.sum(ChallengeStanding.total_score),
+               func.sum(ChallengeStanding.levels_passed))
+        .join(Member, Member.id == ChallengeStanding.member_id)
+        .where(ChallengeStanding.challenge_id == challenge.id, Member.active.is_(True))
+        .group_by(Member.organisation_id)).all()
+    figures = {b.id: {"members": 0, "players": 0, "score": 0.0, "levels": 0} for b in branches}
+    for org_id, count in members.items():
+        figures[branch_of[org_id]]["members"] += count
+    for org_id, players, score, levels in played:
+        if org_id in branch_of:
+            f = figures[branch_of[org_id]]
+            f["players"] += players
+            f["score"] += float(score or 0)
+            f["levels"] += int(levels or 0)
+    rows = []
+    for b in branches:
+        f = figures[b.id]
+        n = f["members"]
+        rows.append({"organisation_id": b.id, "name": b.name, "members": n, "players": f["players"],
+                     "participation": round(f["players"] / n, 4) if n else 0.0,
+                     "average_score": round(f["score"] / n, 2) if n else 0.0,
+                     "levels_per_member": round(f["levels"] / n, 2) if n else 0.0})
+    key = {"participation": "participation", "score": "average_score"}.get(sort, "levels_per_member")
+    rows.sort(key=lambda r: (-r[key], -r["participation"], -r["average_score"], r["name"]))
+    for i, row in enumerate(rows, start=1):
+        row["rank"] = i
+    return rows
+
+
+# -- for the organisers -----------------------------------------------------------------------
+def stats(challenge: Challenge) -> dict:
+    level_quiz_ids = [level.quiz_id for level in challenge.levels]
+    finished = (Attempt.quiz_id.in_(level_quiz_ids or [-1])) & (Attempt.status != AttemptStatus.OPEN)
+    attempt_count, players = db.session.execute(
+        select(func.count(), func.count(func.distinct(Attempt.member_id))).where(finished)).one()
+    answers = db.session.scalar(select(func.count()).select_from(AttemptItem).join(Attempt).where(
+        finished, AttemptItem.response.is_not(None))) or 0
+    passed_per_level = dict(db.session.execute(
+        select(LevelResult.level_id, func.count()).where(LevelResult.level_id.in_([lv.id for lv in challenge.levels] or [-1]),
+                                                         LevelResult.passed_at.is_not(None))
+        .group_by(LevelResult.level_id)).all())
+    per_day = db.session.execute(select(Attempt.local_date, func.count()).where(finished)
+                                 .group_by(Attempt.local_date).order_by(Attempt.local_date)).all()
+    from learning.quizzes import analysis
+
+    return {"attempts": attempt_count, "players": players, "answers": answers,
+            "levels": [{"level": lv, "passed": passed_per_level.get(lv.id, 0)} for lv in challenge.levels],
+            "per_day": [(day, count) for day, count in per_day],
+            "hardest": analysis.hardest(level_quiz_ids, limit=10)}
+
+
+def challenges_in_scope(scope, permission) -> list[Challenge]:
+    return list(db.session.scalars(select(Challenge).join(Organisation, Organisation.id == Challenge.organisation_id)
+                                   .where(scope.org_clause(permission)).order_by(Challenge.starts_at.desc())))
+
+
+def now_utc() -> datetime:
+    return utcnow()
