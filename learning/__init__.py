@@ -106,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from learning.courses.views import bp as courses_bp
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
+    from learning.quizzes.admin import bp as quiz_admin_bp
+    from learning.quizzes.views import bp as quizzes_bp
     from learning.registry.scim import bp as scim_bp
     from learning.registry.views import bp as registry_bp
     from learning.site import bp as site_bp
@@ -118,6 +120,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(scim_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(course_admin_bp)
+    app.register_blueprint(quizzes_bp)
+    app.register_blueprint(quiz_admin_bp)
     app.before_request(enforce_password_change)
 
 

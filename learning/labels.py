@@ -10,6 +10,7 @@ from learning.courses.models import CreditKind, LessonKind
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points.appraisal import Grade
 from learning.points.models import DisputeStatus
+from learning.quizzes.models import ChallengeStatus, QuestionKind
 from learning.registry.models import EventStatus, SyncStatus
 
 ORG_KINDS = {
@@ -135,6 +136,20 @@ def credit_kind(value) -> str:
 
 def lesson_kind(value) -> str:
     return str(LESSON_KINDS[LessonKind(value)])
+
+
+QUESTION_KINDS = {QuestionKind.SINGLE: _l("Single choice"), QuestionKind.MULTIPLE: _l("Multiple choice"),
+                  QuestionKind.TRUE_FALSE: _l("True or false"), QuestionKind.FILL_BLANK: _l("Fill in the blank")}
+CHALLENGE_STATUSES = {ChallengeStatus.DRAFT: _l("Draft"), ChallengeStatus.SCHEDULED: _l("Scheduled"),
+                      ChallengeStatus.OPEN: _l("Open"), ChallengeStatus.CLOSED: _l("Closed")}
+
+
+def question_kind(value) -> str:
+    return str(QUESTION_KINDS[QuestionKind(value)])
+
+
+def challenge_status(value) -> str:
+    return str(CHALLENGE_STATUSES[ChallengeStatus(value)])
 
 
 def hours(value) -> str:

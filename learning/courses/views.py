@@ -21,6 +21,7 @@ from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.orgs.views import admin_required
 from learning.points import periods
+from learning.quizzes import services as quiz_services
 
 bp = Blueprint("courses", __name__)
 
@@ -68,8 +69,9 @@ def _published_course_or_404(course_id: int) -> Course:
 def course(course_id: int):
     member = _member_or_404()
     course = _published_course_or_404(course_id)
+    quiz = next((row for row in quiz_services.course_quizzes(member) if row["course"].id == course.id), None)
     return render_template("courses/course.html", course=course, progress=services.course_progress(member, course),
-                           completion=services.completion_of(member, course))
+                           completion=services.completion_of(member, course), quiz=quiz)
 
 
 @bp.route("/courses/lessons/<int:lesson_id>")

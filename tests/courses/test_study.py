@@ -182,13 +182,29 @@ def test_racing_duplicate_heartbeats_credit_once(db, tree, courses, clock, app):
     assert seconds(db, who, text) == BEAT
 
 
-def test_finishing_every_lesson_completes_the_course_once_with_hours_and_points(db, tree, courses, clock):
+def test_finishing_every_lesson_and_the_quiz_completes_the_course_once_with_hours_and_points(db, tree, courses, clock):
+    from learning.quizzes import attempts, services as quizzes
+    from learning.quizzes.banks import import_content
+    from tests.quizzes.conftest import CONTENT, answer_all
+
+    assert import_content(CONTENT).ok
     who = member(db, tree)
     course = db.session.scalar(select(Course).where(Course.slug == "party-discipline"))
     seq = 1
     for item in course.live_lessons:
         study_honestly(who, item, clock, 9, start_seq=seq)
         seq += 9
+    # Every lesson is done, but the course has a quiz (80 to pass): a failed attempt completes nothing.
+    assert db.session.scalar(select(CourseCompletion).where(CourseCompletion.member_id == who.id)) is None
+    quiz = quizzes.quiz_by_slug(course.quiz_slug)
+    attempt, _ = quizzes.start_quiz(who, quiz)
+    answer_all(who, attempt, right=False)
+    assert not attempts.submit(who, attempt.token).passed
+    assert db.session.scalar(select(CourseCompletion).where(CourseCompletion.member_id == who.id)) is None
+    attempt, _ = quizzes.start_quiz(who, quiz)
+    answer_all(who, attempt, right=True)
+    assert attempts.submit(who, attempt.token).passed
+    db.session.commit()
     completion = db.session.scalar(select(CourseCompletion).where(CourseCompletion.member_id == who.id))
     assert completion is not None and completion.credit_hours == 1 and completion.quarter_key == "2026Q4"
     assert completion.credit_kind.value == "required"

@@ -76,6 +76,7 @@ def answer_all(member_, attempt, *, right=True):
             attempts.answer(member_, attempt.token, item.position, text=text)
             continue
         good = grading.right_indexes(q.kind, q.answers)
-        chosen = good if right else [i for i in range(len(q.answers)) if i not in good][:1]
+        # Wrong: a wrong option, or for "all of the above" one right option only (a partial answer).
+        chosen = good if right else ([i for i in range(len(q.answers)) if i not in good][:1] or good[:1])
         letters = [attempts.LETTERS[item.option_order.index(i)] for i in chosen]
         attempts.answer(member_, attempt.token, item.position, choices=letters)
