@@ -103,6 +103,8 @@ class Config:
         self.PAGE_SIZE = int(_env("PAGE_SIZE", "20"))
         # Uploads (a city's roster as XLSX is some tens of megabytes).
         self.MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "64")) * 1024 * 1024
+        # How often a campaign page refreshes its leaderboards (seconds).
+        self.QUIZ_BOARD_REFRESH_SECONDS = int(_env("QUIZ_BOARD_REFRESH_SECONDS", "15"))
 
         # flask-smorest / OpenAPI
         self.API_TITLE = "learning API"

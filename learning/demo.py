@@ -71,7 +71,69 @@ def load_demo(content_dir: str | Path) -> DemoResult:
     from learning.courses.content import import_courses
 
     import_courses(Path(content_dir) / "courses")  # idempotent; commits per course
+    from learning.quizzes.banks import import_content
+
+    import_content(Path(content_dir) / "quizzes")  # idempotent
+    db.session.commit()
+    _load_challenge(base)
+    db.session.commit()
     return result
+
+
+def demo_challenge(path: Path, organisation):
+    """Create and publish the campaign described in ``path`` (content/demo/challenge.yaml) for
+    ``organisation``, open from a week ago; the browser test plays the same campaign."""
+    from datetime import timedelta
+
+    from learning.db import utcnow
+    from learning.quizzes import challenges
+    from learning.quizzes.banks import bank_by_slug
+
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    start = utcnow() - timedelta(days=spec["starts_days_ago"])
+    challenge = challenges.create_challenge(organisation, challenges.ChallengeSpec(
+        title=spec["title"], description=spec["description"], starts_at=start,
+        ends_at=start + timedelta(days=spec["lasts_days"]), attempts_per_day=spec["attempts_per_day"],
+        bank_ids=[bank_by_slug(slug).id for slug in spec["banks"]],
+        levels=[challenges.LevelSpec(lv["title"], lv["questions"], lv["pass_percent"], lv["seconds_per_question"],
+                                     lv["points"]) for lv in spec["levels"]]))
+    challenges.publish(challenge)
+    return challenge
+
+
+def _load_challenge(base: Path) -> None:
+    """The demo campaign (once), and some members who have played it, so its boards show something."""
+    import random
+
+    from learning.orgs.models import Member
+    from learning.quizzes import attempts, challenges, grading
+    from learning.quizzes.models import Challenge
+
+    path = base / "challenge.yaml"
+    if not path.exists() or db.session.scalar(select(func.count()).select_from(Challenge)):
+        return
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    challenge = demo_challenge(path, orgs.org_by_external_id(spec["organisation"]))
+    rng = random.Random(spec["seed"])
+    with_login = {e["member"] for e in yaml.safe_load((base / "accounts.yaml").read_text(encoding="utf-8"))
+                  if e.get("member")}
+    players = [m for m in db.session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.id))
+               if m.external_id not in with_login]
+    for who in rng.sample(players, min(spec["players"], len(players))):
+        skill = rng.uniform(0.5, 1.0)
+        for level in challenge.levels[:rng.randint(1, min(len(challenge.levels), challenge.attempts_per_day))]:
+            attempt, _ = challenges.start_level(who, level)
+            for item in attempt.items:
+                q = item.question
+                good = grading.right_indexes(q.kind, q.answers)
+                if rng.random() < skill:
+                    if q.kind.has_options:
+                        attempts.answer(who, attempt.token, item.position,
+                                        choices=[attempts.LETTERS[item.option_order.index(i)] for i in good])
+                    else:
+                        attempts.answer(who, attempt.token, item.position, text=q.answers[0]["text"])
+            if not attempts.submit(who, attempt.token).passed:
+                break
 
 
 def _load(base: Path) -> DemoResult:

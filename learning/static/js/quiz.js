@@ -102,6 +102,6 @@
         }
       }).catch(function () {});
     };
-    setInterval(refresh, 15000);
+    setInterval(refresh, (parseInt(board.dataset.interval, 10) || 15) * 1000);
   }
 })();
