@@ -128,10 +128,10 @@ def _load_challenge(base: Path) -> None:
                 good = grading.right_indexes(q.kind, q.answers)
                 if rng.random() < skill:
                     if q.kind.has_options:
-                        attempts.answer(who, attempt.token, item.position,
+                        attempts.answer(who.id, attempt.token, item.position,
                                         choices=[attempts.LETTERS[item.option_order.index(i)] for i in good])
                     else:
-                        attempts.answer(who, attempt.token, item.position, text=q.answers[0]["text"])
+                        attempts.answer(who.id, attempt.token, item.position, text=q.answers[0]["text"])
             if not attempts.submit(who, attempt.token).passed:
                 break
 

@@ -6,9 +6,10 @@ bring millions of answers, so it is a single joined read and one update (see ben
 """
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
 
-from learning.api import auth_required, current_api_account
+from learning.api import auth_required, current_api_account, member_token_required
 from learning.api.problems import problem
 from learning.extensions import db
 from learning.quizzes import attempts, challenges, services
@@ -175,7 +176,7 @@ def get_attempt(token):
 
 
 @blp.route("/attempts/<token>/items/<int:position>", methods=["PUT"])
-@auth_required(blp)
+@member_token_required(blp)
 @blp.arguments(AnswerSchema)
 @blp.response(200, AnswerResultSchema)
 @blp.alt_response(404, description="No such attempt or question")
@@ -184,15 +185,15 @@ def get_attempt(token):
 def put_answer(payload, token, position):
     """Record the answer to one question; it may be changed until the attempt is submitted.
     Answers are stored as they come, so a dropped connection loses nothing."""
-    member, error = _member()
-    if error:
-        return error
+    member_id = g.api_member_id
+    if member_id is None:
+        return problem(404, "Not Found", "This account is not linked to a member.")
     try:
-        item = attempts.answer(member, token, position, choices=payload.get("choices"), text=payload.get("text"))
+        answered_at = attempts.answer(member_id, token, position, choices=payload.get("choices"),
+                                      text=payload.get("text"))
     except QuizError as exc:
         db.session.rollback()
         return quiz_problem(exc)
-    answered_at = item.answered_at
     db.session.commit()
     return {"position": position, "answered_at": answered_at}
 

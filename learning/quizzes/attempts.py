@@ -168,31 +168,35 @@ def _response_for(kind: QuestionKind, order: list[int], choices, text) -> list:
     return sorted(order[letters.index(c)] for c in choices)
 
 
-def answer(member: Member, token: str, position: int, *, choices=None, text=None) -> AttemptItem:
-    """Record (or change) the answer to one question of an open attempt, before its deadline."""
+def answer(member_id: int, token: str, position: int, *, choices=None, text=None) -> datetime:
+    """Record (or change) the answer to one question of an open attempt, before its deadline;
+    returns the server's time of the answer.
+
+    The hot path of a campaign: one joined read and one update, in Core (no ORM objects)."""
     moment = now()
     row = db.session.execute(
-        select(Attempt.id, Attempt.member_id, Attempt.status, Attempt.deadline, AttemptItem, Question.kind)
+        select(Attempt.member_id, Attempt.status, Attempt.deadline, AttemptItem.id, AttemptItem.option_order,
+               Question.kind)
         .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
         .join(Question, Question.id == AttemptItem.question_id)
         .where(Attempt.token == token, AttemptItem.position == position)).first()
-    if row is None or row.member_id != member.id:
-        if row is None and _owned(member, token):
+    if row is None or row.member_id != member_id:
+        if row is None and _owned(member_id, token):
             raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
         raise QuizError("unknown_attempt", _("No such attempt."))
     if row.status is not AttemptStatus.OPEN:
         raise QuizError("finished", _("This attempt is already finished."))
     if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
         raise QuizError("time_up", _("Time is up: this answer came after the deadline and does not count."))
-    item: AttemptItem = row.AttemptItem
-    item.response = _response_for(row.kind, item.option_order, choices, text)
-    item.answered_at = moment
-    db.session.flush()
-    return item
+    response = _response_for(row.kind, row.option_order, choices, text)
+    db.session.execute(update(AttemptItem).where(AttemptItem.id == row.id)
+                       .values(response=response, answered_at=moment)
+                       .execution_options(synchronize_session=False))
+    return moment
 
 
-def _owned(member: Member, token: str) -> bool:
-    return db.session.scalar(select(Attempt.id).where(Attempt.token == token, Attempt.member_id == member.id)) is not None
+def _owned(member_id: int, token: str) -> bool:
+    return db.session.scalar(select(Attempt.id).where(Attempt.token == token, Attempt.member_id == member_id)) is not None
 
 
 def attempt_for(member: Member, token: str) -> Attempt:

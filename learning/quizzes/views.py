@@ -106,11 +106,10 @@ def put_answer(token: str, position: int):
     member = _member_or_404()
     data = request.get_json(silent=True) or {}
     try:
-        item = attempts.answer(member, token, position, choices=data.get("choices"), text=data.get("text"))
+        answered_at = attempts.answer(member.id, token, position, choices=data.get("choices"), text=data.get("text"))
     except QuizError as exc:
         db.session.rollback()
         return quiz_problem(exc)
-    answered_at = item.answered_at
     db.session.commit()
     return jsonify(position=position, answered_at=answered_at.isoformat())
 
@@ -132,7 +131,7 @@ def submit(token: str):
             if payload is None:
                 continue
             try:
-                attempts.answer(member, token, item.position, **payload)
+                attempts.answer(member.id, token, item.position, **payload)
             except QuizError as exc:
                 if exc.code in ("time_up", "finished"):
                     break

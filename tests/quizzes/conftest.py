@@ -73,10 +73,10 @@ def answer_all(member_, attempt, *, right=True):
         q = item.question
         if q.kind is QuestionKind.FILL_BLANK:
             text = q.answers[0]["text"] if right else "不知道"
-            attempts.answer(member_, attempt.token, item.position, text=text)
+            attempts.answer(member_.id, attempt.token, item.position, text=text)
             continue
         good = grading.right_indexes(q.kind, q.answers)
         # Wrong: a wrong option, or for "all of the above" one right option only (a partial answer).
         chosen = good if right else ([i for i in range(len(q.answers)) if i not in good][:1] or good[:1])
         letters = [attempts.LETTERS[item.option_order.index(i)] for i in chosen]
-        attempts.answer(member_, attempt.token, item.position, choices=letters)
+        attempts.answer(member_.id, attempt.token, item.position, choices=letters)
