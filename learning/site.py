@@ -14,11 +14,17 @@ bp = Blueprint("site", __name__)
 @bp.route("/")
 @login_required
 def home():
+    from learning.courses import services as courses
     from learning.points.queries import member_summary
+    from learning.quizzes import services as quizzes
 
     member = current_user.member
+    if member is None:
+        return render_template("site/home.html", account=current_user, points=None)
     return render_template(
-        "site/home.html", account=current_user, points=member_summary(member) if member is not None else None
+        "site/home.html", account=current_user, points=member_summary(member),
+        hours=courses.hours_against_quota(member), daily=quizzes.daily_status(member),
+        campaigns=[row for row in quizzes.my_challenges(member) if row["open"]],
     )
 
 
