@@ -33,7 +33,7 @@ def short_course(app, tree, rules, tmp_path, monkeypatch):
 def test_a_member_reads_listens_and_completes_a_course(page, short_course, app):
     log_in(page, "member")
     page.wait_for_url("**/")
-    page.get_by_role("link", name="学习课程").click()
+    page.get_by_role("link", name="学习课程", exact=True).click()
     assert "0 / 8 学时" in page.locator("#hours-required").inner_text()
     page.get_by_role("link", name="学习党章：总纲与党员的义务和权利").click()
     for title in ("总纲：党的性质和宗旨", "党员的义务和权利"):

@@ -22,7 +22,8 @@ def test_a_member_logs_in_and_sees_the_chinese_home_page(page, tree):
     page.wait_for_url("**/")
     assert page.get_by_role("heading", level=1).inner_text() == "王党员，您好"
     assert page.get_by_text("本季度学时").is_visible()
-    assert page.get_by_text("课程与学时功能尚未开放").is_visible()  # placeholders say so, no fake data
+    assert page.locator("#home-hours-required").inner_text() == "0 / 8"  # the default quota, nothing studied yet
+    assert page.get_by_text("还没有设置每日答题").is_visible()  # no quiz content loaded: the panel says so
     assert page.locator("#home-points-today").inner_text() == "0"  # no rules loaded: logging in still works
     assert page.get_by_role("link", name="管理").count() == 0
     screenshot(page, "member-home")

@@ -160,13 +160,14 @@ def test_racing_duplicate_heartbeats_credit_once(db, tree, courses, clock, app):
     who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
     session = study.start_session(who, text)
     db.session.commit()
+    who_id, token = who.id, session.token  # read here: the threads must not touch this session's objects
     clock.advance(BEAT)
     outcomes = []
 
     def send():
         with app.app_context():
             try:
-                outcomes.append(study.heartbeat(db.session.get(Member, who.id), session.token, seq=1).credited)
+                outcomes.append(study.heartbeat(db.session.get(Member, who_id), token, seq=1).credited)
             except study.StudyError as exc:
                 outcomes.append(exc.code)
             finally:
