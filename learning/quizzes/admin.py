@@ -198,10 +198,7 @@ def edit_challenge(challenge_id: int | None = None):
             if challenge is None:
                 challenge = challenges.create_challenge(organisation, spec, actor=current_user)
             else:
-                if challenge.organisation_id != organisation.id and challenges.has_started(challenge):
-                    raise QuizError("started", _("The campaign has started: its organisation can no longer change."))
-                challenge.organisation_id = organisation.id
-                challenges.update_challenge(challenge, spec)
+                challenges.update_challenge(challenge, spec, organisation=organisation)
         except QuizError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -13,7 +13,6 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from learning.db import utcnow
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation, OrgKind
 from learning.orgs.scoping import in_subtree
@@ -77,10 +76,15 @@ def create_challenge(organisation: Organisation, spec: ChallengeSpec, actor=None
     return challenge
 
 
-def update_challenge(challenge: Challenge, spec: ChallengeSpec) -> Challenge:
-    """Everything may change until the campaign opens; after that, its levels stay as they are."""
+def update_challenge(challenge: Challenge, spec: ChallengeSpec, organisation: Organisation | None = None) -> Challenge:
+    """Everything may change until the campaign opens; after that, its levels, banks, start and
+    organisation stay as they are."""
     _check(spec)
     started = has_started(challenge)
+    if organisation is not None and organisation.id != challenge.organisation_id:
+        if started:
+            raise QuizError("started", _("The campaign has started: its organisation can no longer change."))
+        challenge.organisation_id = organisation.id
     if started and (len(spec.levels) != len(challenge.levels) or spec.bank_ids != challenge.bank_ids
                     or spec.starts_at != challenge.starts_at):
         raise QuizError("started", _("The campaign has started: its levels, banks and start can no longer change."))
@@ -329,7 +333,3 @@ def stats(challenge: Challenge) -> dict:
 def challenges_in_scope(scope, permission) -> list[Challenge]:
     return list(db.session.scalars(select(Challenge).join(Organisation, Organisation.id == Challenge.organisation_id)
                                    .where(scope.org_clause(permission)).order_by(Challenge.starts_at.desc())))
-
-
-def now_utc() -> datetime:
-    return utcnow()
