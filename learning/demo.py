@@ -106,7 +106,7 @@ def _load_challenge(base: Path) -> None:
     import random
 
     from learning.orgs.models import Member
-    from learning.quizzes import attempts, challenges, grading
+    from learning.quizzes import attempts, challenges
     from learning.quizzes.models import Challenge
 
     path = base / "challenge.yaml"
@@ -124,14 +124,11 @@ def _load_challenge(base: Path) -> None:
         for level in challenge.levels[:rng.randint(1, min(len(challenge.levels), challenge.attempts_per_day))]:
             attempt, _ = challenges.start_level(who, level)
             for item in attempt.items:
-                q = item.question
-                good = grading.right_indexes(q.kind, q.answers)
                 if rng.random() < skill:
-                    if q.kind.has_options:
-                        attempts.answer(who.id, attempt.token, item.position,
-                                        choices=[attempts.LETTERS[item.option_order.index(i)] for i in good])
+                    if item.question.kind.has_options:
+                        attempts.answer(who.id, attempt.token, item.position, choices=attempts.right_letters(item))
                     else:
-                        attempts.answer(who.id, attempt.token, item.position, text=q.answers[0]["text"])
+                        attempts.answer(who.id, attempt.token, item.position, text=item.question.answers[0]["text"])
             if not attempts.submit(who, attempt.token).passed:
                 break
 

@@ -228,6 +228,12 @@ def issue_token(account: Account, name: str = "mobile", days: int | None = None)
     return IssuedToken(token, record)
 
 
+def _stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's last use is worth writing: once a minute, so API traffic does not
+    serialise on its row."""
+    return last_used_at is None or now - last_used_at > timedelta(minutes=1)
+
+
 def account_for_token(token: str, now: datetime | None = None) -> tuple[Account, ApiToken] | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
@@ -237,8 +243,7 @@ def account_for_token(token: str, now: datetime | None = None) -> tuple[Account,
     now = now or utcnow()
     if record is None or not record.is_valid(now) or not record.account.is_active:
         return None
-    # Writing on every request would serialise API traffic on this row; a minute is precise enough.
-    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+    if _stale(record.last_used_at, now):
         record.last_used_at = now
     return record.account, record
 
@@ -257,7 +262,7 @@ def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | 
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active \
             or row.member_active is False:
         return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+    if _stale(row.last_used_at, now):
         db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.member_id, True
 

@@ -32,6 +32,35 @@ def current_api_account():
     return g.get("api_account")
 
 
+def caller_member():
+    """(member, None) for the calling account, or (None, a 404 problem) when it has no member."""
+    member = current_api_account().member
+    if member is None:
+        return None, not_a_member()
+    return member, None
+
+
+def not_a_member():
+    return problem(404, "Not Found", "This account is not linked to a member.")
+
+
+def _unauthorised():
+    from learning.extensions import db
+
+    db.session.rollback()
+    return problem(
+        401,
+        _("Authentication required"),
+        _("Send a valid token in the Authorization header: Bearer <token>."),
+        headers={"WWW-Authenticate": 'Bearer realm="learning"'},
+    )
+
+
+def _bearer_token() -> str | None:
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def auth_required(blp):
     """Require a valid bearer token; documents the security scheme on the operation."""
 
@@ -41,17 +70,10 @@ def auth_required(blp):
             from learning.accounts.services import account_for_token
             from learning.extensions import db
 
-            header = request.headers.get("Authorization", "")
-            scheme, _sep, token = header.partition(" ")
-            found = account_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            token = _bearer_token()
+            found = account_for_token(token) if token else None
             if found is None:
-                db.session.rollback()
-                return problem(
-                    401,
-                    _("Authentication required"),
-                    _("Send a valid token in the Authorization header: Bearer <token>."),
-                    headers={"WWW-Authenticate": 'Bearer realm="learning"'},
-                )
+                return _unauthorised()
             g.api_account, g.api_token = found
             if db.session.dirty:  # last_used_at, once a minute; committing otherwise would expire the account
                 db.session.commit()
@@ -70,18 +92,11 @@ def member_token_required(blp):
         @wraps(view)
         def wrapper(*args, **kwargs):
             from learning.accounts.services import member_id_for_token
-            from learning.extensions import db
 
-            scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-            found = member_id_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            token = _bearer_token()
+            found = member_id_for_token(token) if token else None
             if found is None:
-                db.session.rollback()
-                return problem(
-                    401,
-                    _("Authentication required"),
-                    _("Send a valid token in the Authorization header: Bearer <token>."),
-                    headers={"WWW-Authenticate": 'Bearer realm="learning"'},
-                )
+                return _unauthorised()
             g.api_member_id = found[0]
             return view(*args, **kwargs)
 

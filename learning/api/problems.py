@@ -22,6 +22,11 @@ def problem(status: int, title: str, detail: str | None = None, *, errors: dict 
     return response
 
 
+def coded_problem(code: str, detail: str, statuses: dict[str, int]) -> Response:
+    """problem+json for a service's refusal, with its machine-readable ``code`` (clients branch on it)."""
+    return problem(statuses.get(code, 400), code.replace("_", " ").capitalize(), detail, extra={"code": code})
+
+
 def flatten_validation_errors(messages) -> dict[str, list[str]]:
     """webargs nests errors by location ({"json": {"field": [...]}}); clients want fields.
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from learning.api import auth_required, current_api_account
-from learning.api.problems import problem
+from learning.api import auth_required, caller_member
+from learning.api.problems import coded_problem, problem
 from learning.courses import services, study
 from learning.courses.models import Lesson
 from learning.courses.rendering import media_url, render_markdown
@@ -28,15 +28,7 @@ STUDY_STATUS = {"unknown_session": 404, "unavailable": 404, "paused": 409, "repl
 
 def study_problem(exc: study.StudyError):
     """problem+json with a machine-readable ``code`` (the page's script resumes on "paused")."""
-    return problem(STUDY_STATUS.get(exc.code, 400), exc.code.replace("_", " ").capitalize(), str(exc),
-                   extra={"code": exc.code})
-
-
-def _member():
-    member = current_api_account().member
-    if member is None:
-        return None, problem(404, "Not Found", "This account is not linked to a member.")
-    return member, None
+    return coded_problem(exc.code, str(exc), STUDY_STATUS)
 
 
 def lesson_dict(lesson: Lesson, progress) -> dict:
@@ -61,7 +53,7 @@ def summary_dict(item: dict) -> dict:
 @blp.response(200, CatalogueSchema)
 def catalogue(args):
     """Published courses for the caller, with filters: required, elective, in_progress, done."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     return {"items": [summary_dict(item) for item in services.catalogue(member, **args)]}
@@ -73,7 +65,7 @@ def catalogue(args):
 @blp.alt_response(404, description="No such published course")
 def course_detail(course_id):
     """A course with its lessons and the caller's progress on each."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     found = services.catalogue(member, course_id=course_id)
@@ -92,7 +84,7 @@ def course_detail(course_id):
 @blp.alt_response(404, description="No such lesson")
 def start(lesson_id):
     """Open a lesson: starts a study session and pauses the caller's other one (another tab or device)."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     lesson = db.session.get(Lesson, lesson_id)
@@ -119,7 +111,7 @@ def start(lesson_id):
 def beat(payload, token):
     """Send every `heartbeat_seconds` while the lesson is visible (and media plays). The server credits
     the time between accepted beats by its own clock; nothing the client says about durations counts."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     try:
@@ -135,7 +127,7 @@ def beat(payload, token):
 @blp.response(200, HoursSchema)
 def my_hours(args):
     """The caller's credit hours in a period (default: their quota's current quarter or year)."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     progress = services.hours_against_quota(member, args.get("period"))

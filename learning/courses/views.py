@@ -69,7 +69,7 @@ def _published_course_or_404(course_id: int) -> Course:
 def course(course_id: int):
     member = _member_or_404()
     course = _published_course_or_404(course_id)
-    quiz = next((row for row in quiz_services.course_quizzes(member) if row["course"].id == course.id), None)
+    quiz = quiz_services.course_quiz(member, course)
     return render_template("courses/course.html", course=course, progress=services.course_progress(member, course),
                            completion=services.completion_of(member, course), quiz=quiz)
 

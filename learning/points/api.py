@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from learning import labels
-from learning.api import auth_required, current_api_account
+from learning.api import auth_required, caller_member, current_api_account
 from learning.api.problems import problem
 from learning.extensions import db
 from learning.orgs import queries as org_queries
@@ -26,20 +26,13 @@ from learning.points.schemas import (
 blp = Blueprint("points_api", __name__, url_prefix="/api/v1", description="Points, ledger, rankings and disputes")
 
 
-def _own_member():
-    member = current_api_account().member
-    if member is None:
-        return None, problem(404, "Not Found", "This account is not linked to a member.")
-    return member, None
-
-
 @blp.route("/me/points", methods=["GET"])
 @auth_required(blp)
 @blp.arguments(PeriodArgsSchema, location="query")
 @blp.response(200, MyPointsSchema)
 def my_points(args):
     """The caller's points: today, a period (default: this quarter), this year, all time, and today's caps."""
-    member, error = _own_member()
+    member, error = caller_member()
     if error:
         return error
     summary = queries.member_summary(member, args.get("period"))
@@ -59,7 +52,7 @@ def my_points(args):
 @blp.response(200, LedgerPageSchema)
 def my_ledger(args):
     """The caller's ledger entries, newest first, each with a readable description."""
-    member, error = _own_member()
+    member, error = caller_member()
     if error:
         return error
     page = org_queries.page_dict(org_queries.paginate(queries.member_entries(member), args["page"], args["per_page"]))
@@ -135,7 +128,7 @@ def _own_branch(account):
 @blp.alt_response(409, description="The entry cannot be disputed, or already has an open dispute")
 def open_dispute(payload, entry_id):
     """Dispute one of your own ledger entries; an administrator of your branch reviews it."""
-    member, error = _own_member()
+    member, error = caller_member()
     if error:
         return error
     entry = db.session.get(LedgerEntry, entry_id)

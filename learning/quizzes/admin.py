@@ -34,13 +34,17 @@ def _upload_form() -> UploadForm:
     return form
 
 
-@bp.route("/quizzes/")
-@admin_required(Permission.MANAGE_SYSTEM)
-def bank_list():
+def _bank_page(form: UploadForm, errors: list[str]) -> str:
     rows = db.session.scalars(select(QuestionBank).order_by(QuestionBank.title)).all()
     quizzes = db.session.scalars(select(Quiz).where(Quiz.kind != "level").order_by(Quiz.kind, Quiz.slug)).all()
     return render_template("quizzes/admin_banks.html", banks=rows, counts=banks.bank_counts(), quizzes=quizzes,
-                           bank_titles={b.id: b.title for b in rows}, form=_upload_form(), errors=[])
+                           bank_titles={b.id: b.title for b in rows}, form=form, errors=errors)
+
+
+@bp.route("/quizzes/")
+@admin_required(Permission.MANAGE_SYSTEM)
+def bank_list():
+    return _bank_page(_upload_form(), [])
 
 
 @bp.route("/quizzes/upload", methods=["POST"])
@@ -65,10 +69,7 @@ def upload():
                 return redirect(url_for("quiz_admin.bank_detail", bank_id=bank.id))
             db.session.rollback()
             errors = report.errors
-    rows = db.session.scalars(select(QuestionBank).order_by(QuestionBank.title)).all()
-    quizzes = db.session.scalars(select(Quiz).where(Quiz.kind != "level").order_by(Quiz.kind, Quiz.slug)).all()
-    return render_template("quizzes/admin_banks.html", banks=rows, counts=banks.bank_counts(), quizzes=quizzes,
-                           bank_titles={b.id: b.title for b in rows}, form=form, errors=errors), 400
+    return _bank_page(form, errors), 400
 
 
 @bp.route("/quizzes/banks/<int:bank_id>")
@@ -109,7 +110,7 @@ def export_bank(bank_id: int):
 @admin_required(Permission.MANAGE_SYSTEM)
 def question_detail(question_id: int):
     question = db.session.get(Question, question_id) or abort(404)
-    row = next((r for r in analysis.item_stats(bank_id=question.bank_id) if r["question_id"] == question.id), None)
+    row = next(iter(analysis.item_stats(bank_id=question.bank_id, question_id=question.id)), None)
     counts = analysis.option_counts(question)
     chart = None
     if counts.get("options"):

@@ -37,7 +37,10 @@ def _population(bank_id: int | None, quiz_ids: list[int] | None):
     return where
 
 
-def item_stats(*, bank_id: int | None = None, quiz_ids: list[int] | None = None) -> list[dict]:
+def item_stats(*, bank_id: int | None = None, quiz_ids: list[int] | None = None,
+               question_id: int | None = None) -> list[dict]:
+    """One row per question of the population; ``question_id`` keeps one row (the groups still
+    come from the whole population)."""
     where = _population(bank_id, quiz_ids)
     scores = db.session.scalars(
         select(Attempt.score).where(Attempt.id.in_(
@@ -57,7 +60,7 @@ def item_stats(*, bank_id: int | None = None, quiz_ids: list[int] | None = None)
                func.sum(case((lower, 1), else_=0)), func.sum(case((lower & AttemptItem.correct.is_(True), 1), else_=0)))
         .join(AttemptItem, AttemptItem.question_id == Question.id)
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .where(*where)
+        .where(*where, *([Question.id == question_id] if question_id is not None else []))
         .group_by(Question.id, Question.stem, Question.kind, Question.category, Question.retired_at)).all()
     out = []
     for qid, stem, kind, category, retired_at, shown, answered, right, n_up, r_up, n_low, r_low in rows:

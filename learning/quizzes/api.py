@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
-from learning.api import auth_required, current_api_account, member_token_required
-from learning.api.problems import problem
+from learning.api import auth_required, caller_member, member_token_required, not_a_member
+from learning.api.problems import coded_problem
 from learning.extensions import db
 from learning.quizzes import attempts, challenges, services
 from learning.quizzes.attempts import QuizError
@@ -36,16 +36,7 @@ QUIZ_STATUS = {
 
 
 def quiz_problem(exc: QuizError):
-    """problem+json with the refusal's machine-readable ``code``."""
-    return problem(QUIZ_STATUS.get(exc.code, 400), exc.code.replace("_", " ").capitalize(), str(exc),
-                   extra={"code": exc.code})
-
-
-def _member():
-    member = current_api_account().member
-    if member is None:
-        return None, problem(404, "Not Found", "This account is not linked to a member.")
-    return member, None
+    return coded_problem(exc.code, str(exc), QUIZ_STATUS)
 
 
 def _quiz_summary(quiz, **extra) -> dict:
@@ -53,8 +44,8 @@ def _quiz_summary(quiz, **extra) -> dict:
             "time_limit_seconds": quiz.time_limit_seconds, "pass_percent": quiz.pass_percent, **extra}
 
 
-def challenge_dict(member, challenge, *, detail: bool = False) -> dict:
-    states = challenges.level_states(member, challenge)
+def challenge_dict(member, challenge, *, detail: bool = False, states: list[dict] | None = None) -> dict:
+    states = challenges.level_states(member, challenge) if states is None else states
     data = {"id": challenge.id, "title": challenge.title, "organisation": challenge.organisation.name,
             "starts_at": challenge.starts_at, "ends_at": challenge.ends_at, "open": challenges.is_open(challenge),
             "levels_passed": sum(1 for s in states if s["state"] == "passed"), "level_count": len(states)}
@@ -73,7 +64,7 @@ def challenge_dict(member, challenge, *, detail: bool = False) -> dict:
 @blp.response(200, QuizListSchema)
 def list_quizzes():
     """The daily quiz, the caller's course quizzes and the campaigns open to the caller."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     attempts.expire_mine(member)
@@ -92,7 +83,7 @@ def list_quizzes():
                                      attempts_left=row["left"], open_attempt=row["open"].token if row["open"] else None,
                                      counted_score=counted.score if counted else None,
                                      passed=counted.passed if counted else None))
-    campaigns = [challenge_dict(member, row["challenge"]) for row in services.my_challenges(member)]
+    campaigns = [challenge_dict(member, row["challenge"], states=row["states"]) for row in services.my_challenges(member)]
     return {"quizzes": quizzes, "challenges": campaigns}
 
 
@@ -105,7 +96,7 @@ def list_quizzes():
 @blp.alt_response(429, description="No attempts left")
 def start_quiz(slug):
     """Start the daily quiz or a course quiz (or resume the one in progress)."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     quiz = services.quiz_by_slug(slug)
@@ -126,7 +117,7 @@ def start_quiz(slug):
 @blp.alt_response(404, description="No such campaign for the caller")
 def challenge_detail(challenge_id):
     """A campaign with its levels and the caller's state on each."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     challenge = services.challenge_or_none(challenge_id)
@@ -144,7 +135,7 @@ def challenge_detail(challenge_id):
 @blp.alt_response(429, description="Today's attempts are used up")
 def start_level(challenge_id, position):
     """Start a level.  Levels are played in order; each day allows the campaign's number of attempts."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     level = db.session.query(ChallengeLevel).filter_by(challenge_id=challenge_id, position=position).one_or_none()
@@ -165,7 +156,7 @@ def start_level(challenge_id, position):
 @blp.alt_response(404, description="No such attempt of the caller's")
 def get_attempt(token):
     """The attempt as the caller may see it while it runs (no answers, no explanations)."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     try:
@@ -187,7 +178,7 @@ def put_answer(payload, token, position):
     Answers are stored as they come, so a dropped connection loses nothing."""
     member_id = g.api_member_id
     if member_id is None:
-        return problem(404, "Not Found", "This account is not linked to a member.")
+        return not_a_member()
     try:
         answered_at = attempts.answer(member_id, token, position, choices=payload.get("choices"),
                                       text=payload.get("text"))
@@ -204,7 +195,7 @@ def put_answer(payload, token, position):
 @blp.alt_response(404, description="No such attempt of the caller's")
 def submit(token):
     """Finish and grade.  Submitting again returns the same grade; nothing is awarded twice."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     try:
@@ -223,7 +214,7 @@ def submit(token):
 @blp.alt_response(409, description="Not finished yet")
 def review(token):
     """After submission: the grade, the right answers and the explanations."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     try:
@@ -243,7 +234,7 @@ def review(token):
 def leaderboard(args, challenge_id):
     """Members (levels passed, then score, then time) or branches (participation, average score,
     levels per member), live while the campaign runs; 20 rows a page, and the caller's own rank."""
-    member, error = _member()
+    member, error = caller_member()
     if error:
         return error
     challenge = services.challenge_or_none(challenge_id)

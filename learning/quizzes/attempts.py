@@ -53,18 +53,19 @@ class QuizError(Exception):
 
 
 # -- drawing ----------------------------------------------------------------------------------
-def _pool(quiz: Quiz) -> list[tuple[int, int]]:
-    """(question id, number of options) of every live question the quiz may draw."""
-    query = select(Question.id, Question.tags, Question.answers).where(
+def _pool(quiz: Quiz) -> list[tuple[int, int, QuestionKind]]:
+    """(question id, number of answers, kind) of every live question the quiz may draw."""
+    query = select(Question.id, Question.tags, Question.answers, Question.kind).where(
         Question.bank_id.in_(quiz.bank_ids or [-1]), Question.retired_at.is_(None))
     if quiz.categories:
         query = query.where(Question.category.in_(quiz.categories))
     wanted = set(quiz.tags or [])
-    return [(qid, len(answers)) for qid, tags, answers in db.session.execute(query)
+    return [(qid, len(answers), kind) for qid, tags, answers, kind in db.session.execute(query)
             if not wanted or wanted & set(tags or [])]
 
 
-def draw(quiz: Quiz, member: Member, count: int, rng: random.Random | None = None) -> list[tuple[int, int]]:
+def draw(quiz: Quiz, member: Member, count: int,
+         rng: random.Random | None = None) -> list[tuple[int, int, QuestionKind]]:
     """``count`` different questions, avoiding the member's recently seen ones where the pool allows."""
     rng = rng or random.SystemRandom()
     pool = _pool(quiz)
@@ -136,13 +137,11 @@ def start(member: Member, quiz: Quiz, *, level: ChallengeLevel | None = None, ch
         if current is None:
             raise
         return current, False
-    kinds = dict(db.session.execute(select(Question.id, Question.kind).where(
-        Question.id.in_([qid for qid, _n in drawn]))).all())
-    for position, (qid, n_options) in enumerate(drawn, start=1):
+    for position, (qid, n_options, kind) in enumerate(drawn, start=1):
         order = list(range(n_options))
-        if kinds[qid] is QuestionKind.FILL_BLANK:
+        if kind is QuestionKind.FILL_BLANK:
             order = []
-        elif kinds[qid] is not QuestionKind.TRUE_FALSE:  # 正确 / 错误 keep their place
+        elif kind is not QuestionKind.TRUE_FALSE:  # 正确 / 错误 keep their place
             rng.shuffle(order)
         db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=qid, option_order=order))
     db.session.flush()
@@ -254,19 +253,19 @@ def _grade(attempt: Attempt) -> None:
     db.session.flush()
 
 
-def expire_overdue(limit: int = 500) -> int:
-    """Grade attempts abandoned past their deadline (run by the scheduler and on the member's next visit)."""
+def expire_overdue(limit: int = 500, member: Member | None = None) -> int:
+    """Grade attempts abandoned past their deadline: everyone's (the scheduler's job) or one
+    member's (on their next visit)."""
     cutoff = now() - timedelta(seconds=GRACE_SECONDS)
-    overdue = db.session.scalars(select(Attempt).where(Attempt.status == AttemptStatus.OPEN, Attempt.deadline < cutoff)
-                                 .order_by(Attempt.deadline).limit(limit)).all()
+    query = select(Attempt).where(Attempt.status == AttemptStatus.OPEN, Attempt.deadline < cutoff)
+    if member is not None:
+        query = query.where(Attempt.member_id == member.id)
+    overdue = db.session.scalars(query.order_by(Attempt.deadline).limit(limit)).all()
     return sum(1 for attempt in overdue if finish(attempt, expired=True))
 
 
 def expire_mine(member: Member) -> None:
-    cutoff = now() - timedelta(seconds=GRACE_SECONDS)
-    for attempt in db.session.scalars(select(Attempt).where(
-            Attempt.member_id == member.id, Attempt.status == AttemptStatus.OPEN, Attempt.deadline < cutoff)):
-        finish(attempt, expired=True)
+    expire_overdue(member=member)
 
 
 # -- what the client sees -----------------------------------------------------------------------
@@ -278,6 +277,12 @@ def _option_label(kind: QuestionKind, text: str) -> str:
 
 def _letters_of(order: list[int], response) -> list[str]:
     return [LETTERS[order.index(i)] for i in response or [] if i in order]
+
+
+def right_letters(item: AttemptItem) -> list[str]:
+    """The letters of the options that earn something, in this attempt's order (for the review)."""
+    q = item.question
+    return _letters_of(item.option_order, grading.right_indexes(q.kind, q.answers))
 
 
 def remaining_seconds(attempt: Attempt) -> int:
@@ -331,8 +336,8 @@ def review_view(attempt: Attempt) -> dict:
             matched = [a for a in q.answers if item.response and grading.normalise(a["text"]) == grading.normalise(item.response[0])]
             entry["feedback"] = [matched[0]["feedback"]] if matched and matched[0].get("feedback") else []
         else:
-            right = grading.right_indexes(q.kind, q.answers)
-            entry["right_choices"] = [LETTERS[item.option_order.index(i)] for i in right]
-            entry["right_answers"] = [_option_label(q.kind, q.answers[i]["text"]) for i in right]
+            entry["right_choices"] = right_letters(item)
+            entry["right_answers"] = [_option_label(q.kind, q.answers[i]["text"])
+                                      for i in grading.right_indexes(q.kind, q.answers)]
             entry["feedback"] = [q.answers[i]["feedback"] for i in item.response or [] if q.answers[i].get("feedback")]
     return view

@@ -58,9 +58,10 @@ def finished_attempts(member_id: int, quiz: Quiz) -> list[Attempt]:
         .order_by(Attempt.finished_at, Attempt.id)))
 
 
-def counted_attempt(member_id: int, quiz: Quiz) -> Attempt | None:
-    """The attempt whose grade counts: the highest (first of equals) or the last, as the quiz says."""
-    attempts = finished_attempts(member_id, quiz)
+def counted_attempt(member_id: int, quiz: Quiz, attempts: list[Attempt] | None = None) -> Attempt | None:
+    """The attempt whose grade counts: the highest (first of equals) or the last, as the quiz says.
+    ``attempts`` are the member's finished ones, when the caller has them already."""
+    attempts = finished_attempts(member_id, quiz) if attempts is None else attempts
     if not attempts:
         return None
     if quiz.grading is Grading.LAST:

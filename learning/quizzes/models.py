@@ -226,7 +226,8 @@ class AttemptItem(db.Model):
     correct: Mapped[bool | None] = mapped_column(Boolean)
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
-    question: Mapped[Question] = relationship()
+    # Whoever reads an item reads its question (views, grading, review): load them together.
+    question: Mapped[Question] = relationship(lazy="joined")
 
 
 class LevelResult(db.Model):

@@ -60,26 +60,30 @@ def daily_status(member: Member) -> dict:
     return {"quiz": quiz, "counted": first, "open": attempts.open_attempt(member, quiz)}
 
 
+def course_quiz(member: Member, course: Course) -> dict | None:
+    """The course's quiz with the member's standing on it, or None when the course has none."""
+    quiz = quiz_by_slug(course.quiz_slug) if course.quiz_slug else None
+    if quiz is None:
+        return None
+    finished = grading.finished_attempts(member.id, quiz)
+    used = len(finished)
+    return {"quiz": quiz, "course": course, "unlocked": lessons_done(member, course),
+            "counted": grading.counted_attempt(member.id, quiz, finished), "used": used,
+            "left": None if quiz.max_attempts is None else max(0, quiz.max_attempts - used),
+            "open": attempts.open_attempt(member, quiz)}
+
+
 def course_quizzes(member: Member) -> list[dict]:
-    rows = []
-    for course in db.session.scalars(select(Course).where(Course.quiz_slug.is_not(None), Course.published.is_(True))
-                                     .order_by(Course.id)):
-        quiz = quiz_by_slug(course.quiz_slug)
-        if quiz is None:
-            continue
-        counted = grading.counted_attempt(member.id, quiz)
-        used = len(grading.finished_attempts(member.id, quiz))
-        rows.append({"quiz": quiz, "course": course, "unlocked": lessons_done(member, course), "counted": counted,
-                     "used": used, "left": None if quiz.max_attempts is None else max(0, quiz.max_attempts - used),
-                     "open": attempts.open_attempt(member, quiz)})
-    return rows
+    courses_with_quiz = db.session.scalars(select(Course).where(Course.quiz_slug.is_not(None),
+                                                                Course.published.is_(True)).order_by(Course.id))
+    return [row for row in (course_quiz(member, course) for course in courses_with_quiz) if row is not None]
 
 
 def my_challenges(member: Member) -> list[dict]:
     rows = []
     for challenge in challenges.challenges_for(member):
         states = challenges.level_states(member, challenge)
-        rows.append({"challenge": challenge, "open": challenges.is_open(challenge),
+        rows.append({"challenge": challenge, "open": challenges.is_open(challenge), "states": states,
                      "passed": sum(1 for s in states if s["state"] == "passed"), "levels": len(states)})
     return rows
 

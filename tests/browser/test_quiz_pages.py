@@ -8,7 +8,7 @@ from learning.config import REPO_ROOT
 from learning.demo import demo_challenge
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
-from learning.quizzes import attempts, challenges, grading
+from learning.quizzes import attempts, challenges
 from learning.quizzes.banks import import_content
 from learning.quizzes.models import Attempt, AttemptStatus
 from tests.browser.conftest import screenshot
@@ -38,8 +38,7 @@ def answer_on_the_page(page, app, member_id):
         for item in attempt.items:
             q = item.question
             if q.kind.has_options:
-                keys.append((item.position, [attempts.LETTERS[item.option_order.index(i)]
-                                             for i in grading.right_indexes(q.kind, q.answers)], None))
+                keys.append((item.position, attempts.right_letters(item), None))
             else:
                 keys.append((item.position, [], q.answers[0]["text"]))
     for position, letters, text in keys:

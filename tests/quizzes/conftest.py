@@ -66,7 +66,6 @@ def member(db, tree, key="b1_member") -> Member:
 
 def answer_all(member_, attempt, *, right=True):
     """Answer every question of ``attempt`` right (or wrong), as a member who knows (or not) would."""
-    from learning.quizzes import grading
     from learning.quizzes.models import QuestionKind
 
     for item in attempt.items:
@@ -75,8 +74,7 @@ def answer_all(member_, attempt, *, right=True):
             text = q.answers[0]["text"] if right else "不知道"
             attempts.answer(member_.id, attempt.token, item.position, text=text)
             continue
-        good = grading.right_indexes(q.kind, q.answers)
+        good = attempts.right_letters(item)
         # Wrong: a wrong option, or for "all of the above" one right option only (a partial answer).
-        chosen = good if right else ([i for i in range(len(q.answers)) if i not in good][:1] or good[:1])
-        letters = [attempts.LETTERS[item.option_order.index(i)] for i in chosen]
+        letters = good if right else ([o for o in attempts.LETTERS[:len(q.answers)] if o not in good][:1] or good[:1])
         attempts.answer(member_.id, attempt.token, item.position, choices=letters)

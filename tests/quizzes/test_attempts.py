@@ -3,7 +3,6 @@ decides what counts, submitting twice grades once, and what the grades lead to."
 import json
 import threading
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
