@@ -41,6 +41,20 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def insert_for(model, dialect: str | None = None):
+    """INSERT … ON CONFLICT for ``model``: both databases speak it through the same SQLAlchemy API,
+    but each dialect has its own ``insert``.  ``dialect`` defaults to the bound engine's."""
+    if dialect is None:
+        from learning.extensions import db
+
+        dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
 def str_enum(enum_cls: type[enum.Enum], length: int = 24) -> Enum:
     """A portable enum column: VARCHAR holding the enum's value, checked in Python."""
     return Enum(

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from learning.db import utcnow
+from learning.db import insert_for, utcnow
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.points import periods
@@ -290,19 +290,6 @@ def _requested_points(rule, setting, quantity, variant, points, reason, actor) -
     return rule.sign * int(base.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _dialect_insert(model):
-    return _insert_for(db.engine.dialect.name, model)
-
-
-def _insert_for(dialect: str, model):
-    """INSERT with ON CONFLICT, which both databases speak with the same SQLAlchemy API."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
-
-
 def _counting_day(occurred_on: date) -> date:
     """The day whose periods count an award: late awards into a closed period count today.
 
@@ -330,7 +317,7 @@ def ensure_period(span: periods.PeriodSpan) -> None:
 
 @lru_cache(maxsize=4)
 def _period_insert(dialect: str):
-    return _insert_for(dialect, Period).values(
+    return insert_for(Period, dialect).values(
         key=bindparam("key"), kind=bindparam("kind"), starts_on=bindparam("starts_on"), ends_on=bindparam("ends_on"),
     ).on_conflict_do_nothing(index_elements=["key"])
 
@@ -343,7 +330,7 @@ def _lock_counter(rule_id: int, subject_key: str, window_key: str) -> int:
 
 @lru_cache(maxsize=4)
 def _counter_upsert(dialect: str):
-    stmt = _insert_for(dialect, CapCounter).values(
+    stmt = insert_for(CapCounter, dialect).values(
         rule_id=bindparam("rule_id"), subject_key=bindparam("subject_key"), window_key=bindparam("window_key"), granted=0,
     )
     return stmt.on_conflict_do_update(
@@ -380,7 +367,7 @@ def _add_to_totals(entry: LedgerEntry) -> None:
 @lru_cache(maxsize=4)
 def _member_total_upsert(dialect: str):
     """Built once per dialect: building an upsert is a large share of an award's cost."""
-    stmt = _insert_for(dialect, MemberTotal).values(
+    stmt = insert_for(MemberTotal, dialect).values(
         member_id=bindparam("member_id"), organisation_id=bindparam("organisation_id"),
         period_key=bindparam("period_key"), points=bindparam("points"), last_entry_id=bindparam("last_entry_id"),
     )
@@ -399,7 +386,7 @@ def _member_total_upsert(dialect: str):
 
 @lru_cache(maxsize=4)
 def _org_total_upsert(dialect: str):
-    stmt = _insert_for(dialect, OrgTotal).values(
+    stmt = insert_for(OrgTotal, dialect).values(
         organisation_id=bindparam("organisation_id"), period_key=bindparam("period_key"), points=bindparam("points"),
     )
     return stmt.on_conflict_do_update(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from learning.courses import services as courses
 from learning.courses.models import Course
+from learning.db import insert_for
 from learning.extensions import db
 from learning.points import services as points
 from learning.quizzes.models import (
@@ -78,8 +79,7 @@ def _level(attempt: Attempt) -> None:
 def lock_standing(challenge_id: int, member_id: int, organisation_id: int, moment) -> ChallengeStanding:
     """The member's standing row, created if missing and locked, so that two levels finishing at
     once for the same member are summed one after the other."""
-    insert = points._insert_for(db.engine.dialect.name, ChallengeStanding)
-    db.session.execute(insert.values(challenge_id=challenge_id, member_id=member_id, organisation_id=organisation_id,
+    db.session.execute(insert_for(ChallengeStanding).values(challenge_id=challenge_id, member_id=member_id, organisation_id=organisation_id,
                                      levels_passed=0, total_score=0, total_seconds=0, reached_at=moment)
                        .on_conflict_do_nothing(index_elements=["challenge_id", "member_id"]))
     query = select(ChallengeStanding).where(ChallengeStanding.challenge_id == challenge_id,
