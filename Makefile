@@ -38,7 +38,7 @@ run: translations
 	$(BIN)/learning demo --first-start
 	$(BIN)/learning content import
 	@echo "\nOpen http://$(HOST):$(PORT) and log in with one of the demo logins above."
-	LEARNING_SESSION_COOKIE_SECURE=0 $(BIN)/learning run --host $(HOST) --port $(PORT)
+	LEARNING_SESSION_COOKIE_SECURE=0 LEARNING_LOG_FORMAT=text $(BIN)/learning serve --embedded --host $(HOST) --port $(PORT)
 
 ## The whole suite, once on SQLite and once on PostgreSQL.
 test: dev translations

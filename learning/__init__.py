@@ -30,6 +30,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    from learning import logs
+
+    logs.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -87,6 +96,8 @@ def _init_extensions(app: Flask) -> None:
     from learning.courses import models as course_models  # noqa: F401
     from learning.registry import models as registry_models  # noqa: F401
     from learning.quizzes import models as quiz_models  # noqa: F401
+    from learning.notifications import models as notification_models  # noqa: F401
+    from learning.scheduler import models as scheduler_models  # noqa: F401
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)
@@ -110,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     from learning.quizzes.views import bp as quizzes_bp
     from learning.registry.scim import bp as scim_bp
     from learning.registry.views import bp as registry_bp
+    from learning.notifications.views import bp as notifications_bp
+    from learning.scheduler.views import bp as scheduler_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -122,6 +135,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(course_admin_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(quiz_admin_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(scheduler_bp)
     app.before_request(enforce_password_change)
 
 
@@ -199,10 +214,18 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject():
         return {
+            "unread_notifications": _unread_notifications(),
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "labels": labels,
         }
+
+    def _unread_notifications() -> int:
+        if not current_user.is_authenticated or current_user.member_id is None:
+            return 0
+        from learning.notifications.services import unread_count
+
+        return unread_count(current_user.member_id)
 
     def page_url(page: int) -> str:
         """The current page's URL with its query string kept and only ``page`` changed."""

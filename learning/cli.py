@@ -28,6 +28,9 @@ def register_commands(app) -> None:
     app.cli.add_command(rankings_group)
     app.cli.add_command(registry_group)
     app.cli.add_command(content_group)
+    app.cli.add_command(scheduler_group)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(doctor_command)
 
 
 @click.command("demo")
@@ -391,3 +394,99 @@ def _import_quizzes(root) -> bool:
                f"{report.updated} updated, {report.unchanged} unchanged, {report.retired} retired; "
                f"quizzes: {', '.join(report.quizzes) or '-'}.")
     return report.ok
+
+
+# -- scheduler, serving and operations --------------------------------------------------------
+@click.group("scheduler", invoke_without_command=True)
+@click.pass_context
+def scheduler_group(ctx):
+    """Run the scheduler (its own process), or list and run its jobs."""
+    if ctx.invoked_subcommand is None:
+        from flask.cli import ScriptInfo
+
+        from learning.scheduler.process import run_blocking
+
+        run_blocking(ctx.ensure_object(ScriptInfo).load_app(), echo=click.echo)
+
+
+@scheduler_group.command("jobs")
+@with_appcontext
+def scheduler_jobs_command():
+    """List the jobs with their schedule, next run and last run."""
+    from learning.scheduler.services import overview
+
+    for row in overview():
+        last = row["last"]
+        last_text = f"{last.status.value} {last.started_at:%Y-%m-%d %H:%M}" if last and last.started_at else "never"
+        next_text = f"{row['next_run']:%Y-%m-%d %H:%M %Z}" if row["next_run"] else "off"
+        click.echo(f"{row['job'].name:<24} {row['schedule']:<16} next {next_text:<24} last {last_text}")
+
+
+@scheduler_group.command("run")
+@click.argument("name")
+@with_appcontext
+def scheduler_run_command(name):
+    """Run job NAME now in this process (under its lock) and print what it did."""
+    import json
+
+    from learning.scheduler.jobs import JOBS
+    from learning.scheduler.services import run_job
+
+    if name not in JOBS:
+        raise click.BadParameter(f"no job {name!r}; one of {', '.join(JOBS)}", param_hint="NAME")
+    run = run_job(name)
+    if run is None:
+        raise click.ClickException(f"{name} is running in another process; try again when it has finished")
+    click.echo(f"{name}: {run.status.value} in {run.seconds or 0:.1f} s")
+    if run.summary:
+        click.echo(json.dumps(run.summary, ensure_ascii=False, indent=2))
+    if run.error:
+        raise click.ClickException(run.error)
+
+
+@click.command("serve")
+@click.option("--bind", help="host:port (default LEARNING_BIND, 127.0.0.1:8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn worker processes (default LEARNING_WORKERS, 2).")
+@click.option("--threads", type=click.IntRange(1, 64), help="threads per worker (default LEARNING_THREADS, 4).")
+@click.option("--timeout", type=click.IntRange(5, 3600), default=60, show_default=True, help="Seconds before a stuck worker is restarted.")
+@click.option("--embedded", is_flag=True, help="One process: the development server and the scheduler (what `make run` uses).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --embedded.")
+@click.option("--port", type=int, default=5000, show_default=True, help="With --embedded.")
+def serve_command(bind, workers, threads, timeout, embedded, host, port):
+    """Serve the app with gunicorn (production), or embedded with its scheduler for a laptop."""
+    from flask.cli import ScriptInfo
+
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    if embedded:
+        from learning.serving import serve_embedded
+
+        click.echo(f"Serving on http://{host}:{port} with the scheduler in the same process.")
+        serve_embedded(app, host, port)
+        return
+    from learning.serving import Gunicorn, gunicorn_options
+
+    options = gunicorn_options(bind=bind or app.config["BIND"], workers=workers or app.config["WORKERS"],
+                               threads=threads or app.config["THREADS"], timeout=timeout)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and options["workers"] > 1:
+        click.echo("warning: SQLite with several workers; production uses PostgreSQL (see docs/DEPLOY.md)", err=True)
+    Gunicorn(options).run()
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command():
+    """Print the configuration this process sees and what is wrong with it (exit 1 on errors)."""
+    from learning.doctor import diagnose, shown_configuration
+
+    click.echo("Configuration:")
+    for key, value in shown_configuration(current_app.config):
+        click.echo(f"  {key} = {value}")
+    click.echo("\nChecks:")
+    findings = diagnose(current_app)
+    for finding in findings:
+        click.echo(f"  [{finding.level:<5}] {finding.topic}: {finding.message}")
+    errors = sum(1 for f in findings if f.level == "error")
+    warnings = sum(1 for f in findings if f.level == "warn")
+    click.echo(f"\n{errors} errors, {warnings} warnings.")
+    if errors:
+        raise click.exceptions.Exit(1)

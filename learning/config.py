@@ -106,6 +106,33 @@ class Config:
         # How often a campaign page refreshes its leaderboards (seconds).
         self.QUIZ_BOARD_REFRESH_SECONDS = int(_env("QUIZ_BOARD_REFRESH_SECONDS", "15"))
 
+        # The scheduler (its own process: `learning scheduler`).  LEARNING_SCHEDULE_<JOB> replaces a
+        # job's cron schedule ("off" disables it), e.g. LEARNING_SCHEDULE_REMIND_BEHIND="0 10 * * *".
+        self.SCHEDULES = {
+            name[len("LEARNING_SCHEDULE_"):].lower(): value
+            for name, value in os.environ.items() if name.startswith("LEARNING_SCHEDULE_") and value
+        }
+        self.SCHEDULER_HEARTBEAT_SECONDS = int(_env("SCHEDULER_HEARTBEAT_SECONDS", "30"))
+        self.SCHEDULER_POLL_SECONDS = int(_env("SCHEDULER_POLL_SECONDS", "5"))
+        self.JOB_RUN_DAYS = int(_env("JOB_RUN_DAYS", "90"))
+
+        # Email for reminders: off unless an SMTP host is set.
+        self.SMTP_HOST = _env("SMTP_HOST")
+        self.SMTP_PORT = int(_env("SMTP_PORT", "25"))
+        self.SMTP_SECURITY = _env("SMTP_SECURITY", "none")  # none | starttls | ssl
+        self.SMTP_USER = _env("SMTP_USER")
+        self.SMTP_PASSWORD = _env("SMTP_PASSWORD")
+        self.SMTP_FROM = _env("SMTP_FROM", "learning@localhost")
+
+        # Production serving: gunicorn workers, and how many reverse proxies to trust for the
+        # client's address and scheme (X-Forwarded-For/-Proto/-Host); 0 when serving directly.
+        self.WORKERS = int(_env("WORKERS", "2"))
+        self.THREADS = int(_env("THREADS", "4"))
+        self.BIND = _env("BIND", "127.0.0.1:8000")
+        self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
+        self.LOG_FORMAT = _env("LOG_FORMAT", "json")  # json | text
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
         # flask-smorest / OpenAPI
         self.API_TITLE = "learning API"
         self.API_VERSION = "v1"
@@ -130,6 +157,12 @@ class Config:
             problems.append(
                 f"LEARNING_DEFAULT_LOCALE={self.BABEL_DEFAULT_LOCALE!r} is not one of {self.LANGUAGES}"
             )
+        if self.SMTP_SECURITY not in ("none", "starttls", "ssl"):
+            problems.append(f"LEARNING_SMTP_SECURITY={self.SMTP_SECURITY!r} is not none, starttls or ssl")
+        if self.LOG_FORMAT not in ("json", "text"):
+            problems.append(f"LEARNING_LOG_FORMAT={self.LOG_FORMAT!r} is not json or text")
+        if self.WORKERS < 1 or self.THREADS < 1:
+            problems.append("LEARNING_WORKERS and LEARNING_THREADS must be at least 1")
         return problems
 
     def as_dict(self) -> dict:

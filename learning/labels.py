@@ -12,6 +12,7 @@ from learning.points.appraisal import Grade
 from learning.points.models import DisputeStatus
 from learning.quizzes.models import ChallengeStatus, QuestionKind
 from learning.registry.models import EventStatus, SyncStatus
+from learning.scheduler.models import RunStatus
 
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
@@ -124,6 +125,19 @@ SYNC_STATUSES = {
 
 def sync_status(value) -> str:
     return str(SYNC_STATUSES[SyncStatus(value)])
+
+
+RUN_STATUSES = {
+    RunStatus.REQUESTED: _l("Waiting"),
+    RunStatus.RUNNING: _l("Running"),
+    RunStatus.SUCCEEDED: _l("Succeeded"),
+    RunStatus.FAILED: _l("Failed"),
+    RunStatus.INTERRUPTED: _l("Interrupted"),
+}
+
+
+def run_status(value) -> str:
+    return str(RUN_STATUSES[RunStatus(value)])
 
 
 CREDIT_KINDS = {CreditKind.REQUIRED: _l("Required"), CreditKind.ELECTIVE: _l("Elective")}

@@ -55,11 +55,24 @@ def healthz():
 @bp.route("/readyz")
 @csrf.exempt
 def readyz():
-    """Ready to serve: the database answers."""
+    """Ready: the database answers and a scheduler has beaten recently.  ``?only=database`` leaves
+    the scheduler out (for a load balancer: web nodes can serve while the scheduler restarts)."""
+    from learning.scheduler.services import last_beat, scheduler_alive
+
+    checks, ready = {}, True
     try:
         db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready
         current_app.logger.warning("readiness check failed: %s", exc)
         db.session.rollback()
         return jsonify(status="unavailable", checks={"database": "unreachable"}), 503
-    return jsonify(status="ok", checks={"database": "ok"})
+    if request.args.get("only") != "database":
+        beat_at = last_beat()
+        if scheduler_alive():
+            checks["scheduler"] = "ok"
+        else:
+            ready = False
+            checks["scheduler"] = "no heartbeat" if beat_at is None else "stale"
+        checks["scheduler_heartbeat"] = beat_at.isoformat() if beat_at else None
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -23,6 +25,17 @@ from learning.extensions import limiter
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DB_KIND = os.environ.get("LEARNING_TEST_DB", "sqlite")
 PG_URL = os.environ.get("LEARNING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# The console script of this virtualenv, for tests that start `learning …` processes.
+LEARNING = os.path.join(os.path.dirname(sys.executable), "learning")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def postgresql_url() -> str:

@@ -1,7 +1,7 @@
 """Accounts JSON API: bearer tokens for the mobile client and the caller's own profile."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
@@ -9,20 +9,21 @@ from learning.accounts import services
 from learning.accounts.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
-from learning.extensions import db, limiter
+from learning.extensions import db
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Authentication and the caller's account")
 
 
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(services.login_rate_limit, deduct_when=lambda response: response.status_code == 401)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.alt_response(401, description="Wrong username or password")
 def create_token(payload):
     """Exchange a username and password for a bearer token."""
+    services.check_login_not_paused(request.remote_addr)
     account = services.authenticate(payload["username"], payload["password"])
     if account is None:
+        services.count_failed_login(request.remote_addr)
         return problem(401, _("Wrong username or password"), _("Check the username and password and try again."))
     issued = services.issue_token(account, payload["device_name"])
     services.record_login(account)

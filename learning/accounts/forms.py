@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 
 class LoginForm(FlaskForm):
@@ -19,6 +19,15 @@ class PasswordChangeForm(FlaskForm):
         validators=[DataRequired(_l("Repeat the new password.")), EqualTo("new_password", _l("The two passwords differ."))],
     )
     submit = SubmitField(_l("Change password"))
+
+
+class EmailForm(FlaskForm):
+    email = StringField(
+        _l("E-mail for reminders"),
+        validators=[Optional(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address such as name@example.com."))],
+        description=_l("Leave empty to get reminders only under Messages."),
+    )
+    submit_email = SubmitField(_l("Save e-mail"))
 
 
 class AccountCreateForm(FlaskForm):

@@ -40,6 +40,8 @@ class Account(UserMixin, db.Model):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(16))
+    # Where reminders are emailed when the site has an SMTP server (set by the member).
+    email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")

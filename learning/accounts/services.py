@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +11,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from learning.accounts.models import ORG_ROLES, Account, ApiToken, Role, RoleGrant
 from learning.db import utcnow
-from learning.extensions import db
+from learning.extensions import db, limiter
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, scope_for
 
@@ -38,6 +40,38 @@ class AccountError(ValueError):
 def login_rate_limit() -> str:
     """The failed-login limit of the web form and the token endpoint (one setting for both)."""
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_limits():
+    from limits import parse_many
+
+    return parse_many(login_rate_limit())
+
+
+def _paused(key: str) -> None:
+    reset = max(limiter.limiter.get_window_stats(limit, "failed-login", key).reset_time for limit in _login_limits())
+    raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
+
+
+def check_login_not_paused(key: str) -> None:
+    """Refuse (429) a login from ``key`` (the client's address) that has used up its failures."""
+    if current_app.config["RATELIMIT_ENABLED"] and not all(
+            limiter.limiter.test(limit, "failed-login", key) for limit in _login_limits()):
+        _paused(key)
+
+
+def count_failed_login(key: str) -> None:
+    """Count one failed login from ``key``; 429 when it is over the limit.
+
+    Checked and counted in one atomic step of the limiter's storage (Redis when several workers
+    share it): a check before and a count after would let a burst of parallel attempts through
+    before the first of them is counted.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    counted = [limiter.limiter.hit(limit, "failed-login", key) for limit in _login_limits()]
+    if not all(counted):
+        _paused(key)
 
 
 def password_problem(password: str) -> str | None:
@@ -284,6 +318,10 @@ def active_tokens(account: Account) -> list[ApiToken]:
             .order_by(ApiToken.created_at.desc())
         )
     )
+
+
+def set_email(account: Account, email: str | None) -> None:
+    account.email = (email or "").strip() or None
 
 
 def set_locale(account: Account, locale: str) -> None:

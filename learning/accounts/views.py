@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from learning import labels
 from learning.accounts import services
-from learning.accounts.forms import AccountCreateForm, ConfirmForm, LoginForm, PasswordChangeForm
+from learning.accounts.forms import AccountCreateForm, ConfirmForm, EmailForm, LoginForm, PasswordChangeForm
 from learning.accounts.models import ORG_ROLES, Account, Role
-from learning.extensions import db, limiter
+from learning.extensions import db
+from learning.notifications.services import email_enabled
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, member_or_404, scope_for
 
@@ -56,15 +57,17 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(services.login_rate_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 200)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = LoginForm()
     error = None
+    if request.method == "POST":
+        services.check_login_not_paused(request.remote_addr)
     if form.validate_on_submit():
         account = services.authenticate(form.username.data, form.password.data)
         if account is None:
+            services.count_failed_login(request.remote_addr)
             error = _("Wrong username or password. After several failed attempts, logging in is paused for a few minutes.")
         else:
             session.clear()  # a fresh session on login: no fixation
@@ -91,7 +94,15 @@ def logout():
 @login_required
 def account():
     form = PasswordChangeForm()
-    if form.validate_on_submit():
+    email_form = EmailForm(prefix="mail", data={"email": current_user.email})
+    if request.method == "POST" and "mail-submit_email" in request.form:
+        if email_form.validate_on_submit():
+            services.set_email(current_user, email_form.email.data)
+            db.session.commit()
+            flash(_("Your e-mail for reminders has been saved.") if current_user.email
+                  else _("Reminders will only appear under Messages."), "success")
+            return redirect(url_for("accounts.account"))
+    elif form.validate_on_submit():
         try:
             services.change_password(current_user, form.current_password.data, form.new_password.data)
         except services.AccountError as exc:
@@ -104,6 +115,8 @@ def account():
     return render_template(
         "accounts/account.html",
         form=form,
+        email_form=email_form,
+        email_enabled=email_enabled(),
         tokens=services.active_tokens(current_user),
         revoke_form=ConfirmForm(),
         labels=labels,

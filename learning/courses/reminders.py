@@ -1,0 +1,88 @@
+"""Reminding members who are behind on their study hours.
+
+Two reminders a period: at two thirds of it and at the start of its last week (for a quarter
+of 92 days: 1 December and 25 December).  A member is reminded in the period kind of their
+quota (a subtree with a yearly quota hears about the year).  A reminder day missed while the
+scheduler was down is caught up on the next days of ``CATCH_UP_DAYS``; the notification's key
+keeps it to one message per member, period and stage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from learning.courses.services import compliance
+from learning.extensions import db
+from learning.notifications import services as notifications
+from learning.orgs.models import Member
+from learning.points import periods
+
+TWO_THIRDS = "two_thirds"
+LAST_WEEK = "last_week"
+CATCH_UP_DAYS = 3
+BATCH = 5000
+
+
+def stage_dates(span: periods.PeriodSpan) -> dict[str, date]:
+    days = (span.ends_on - span.starts_on).days + 1
+    return {TWO_THIRDS: span.starts_on + timedelta(days=days * 2 // 3), LAST_WEEK: span.ends_on - timedelta(days=6)}
+
+
+def due_stages(today: date) -> list[tuple[str, str]]:
+    """(period key, stage) of the reminders due today: the quarter's and the year's."""
+    due = []
+    for key in (periods.quarter_key(today), periods.year_key(today)):
+        span = periods.parse(key)
+        for stage, on in stage_dates(span).items():
+            if on <= today < on + timedelta(days=CATCH_UP_DAYS) and today <= span.ends_on:
+                due.append((key, stage))
+    return due
+
+
+@dataclass
+class ReminderReport:
+    today: date
+    due: list[str] = field(default_factory=list)
+    behind: int = 0
+    notified: int = 0
+    emailed: int = 0
+
+    def as_dict(self) -> dict:
+        return {"today": self.today.isoformat(), "due": self.due, "behind": self.behind,
+                "notified": self.notified, "emailed": self.emailed}
+
+
+def remind_behind(today: date | None = None) -> ReminderReport:
+    """Notify everyone behind on hours for each reminder due today; commits per batch."""
+    today = today or periods.local_today()
+    report = ReminderReport(today)
+    for period_key, stage in due_stages(today):
+        report.due.append(f"{period_key}:{stage}")
+        kind = "quarter" if "Q" in period_key else "year"
+        key = f"hours:{period_key}:{stage}"
+        ends_on = periods.parse(period_key).ends_on.isoformat()
+        last_id = 0
+        while True:
+            members = db.session.scalars(
+                select(Member).options(joinedload(Member.organisation))
+                .where(Member.active.is_(True), Member.id > last_id).order_by(Member.id).limit(BATCH)
+            ).all()
+            if not members:
+                break
+            last_id = members[-1].id
+            behind = {
+                line.member.id: {"period_key": period_key, "stage": stage, "ends_on": ends_on,
+                                 "behind_required": format(line.behind_required.normalize(), "f"),
+                                 "behind_elective": format(line.behind_elective.normalize(), "f")}
+                for line in compliance(list(members), period_key).behind
+                if line.quota.period_kind == kind
+            }
+            report.behind += len(behind)
+            report.notified += len(notifications.notify(notifications.HOURS_BEHIND, key, behind))
+            db.session.commit()
+            db.session.expunge_all()
+        report.emailed += notifications.email_unsent(key)
+    return report

@@ -1,0 +1,1 @@
+"""The members' notification centre (in-app messages, optionally also sent by email)."""

@@ -1,0 +1,48 @@
+"""The jobs page and the member's messages, in Debian's chromium."""
+import pytest
+import time_machine
+
+from learning.extensions import db
+from learning.scheduler import services
+from tests.browser.conftest import screenshot
+from tests.browser.test_pages import log_in
+from tests.scheduler.conftest import utc
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_administrator_starts_a_job_and_watches_it_finish(page, app, tree):
+    log_in(page, "root")
+    page.wait_for_url("**/")
+    page.goto("/admin/jobs/")
+    assert "调度器未运行" in page.locator("#scheduler-state").inner_text()
+    row = page.locator("#job-verify_totals")
+    assert "核对积分汇总" in row.inner_text() and "0 4 * * *" in row.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="立即运行").click()
+    assert "已排队" in page.get_by_role("status").inner_text()
+    assert row.get_by_role("button", name="立即运行").is_disabled()
+    with app.app_context():  # a scheduler polls and runs it; the page refreshes itself meanwhile
+        services.beat("browser-test")
+        services.run_requested()
+        db.session.remove()
+    page.wait_for_function("!document.querySelector('#job-verify_totals button').disabled", timeout=15000)
+    assert "成功" in page.locator("#job-verify_totals").inner_text()
+    assert "调度器运行正常" in page.locator("#scheduler-state").inner_text()
+    page.locator("#runs a").first.click()
+    assert "differences" in page.locator("pre.summary").inner_text()
+    screenshot(page, "admin-jobs")
+
+
+def test_a_member_reads_a_reminder_on_a_phone(page, app, tree, rules):
+    with app.app_context(), time_machine.travel(utc(2026, 12, 25, 1, 0, 5), tick=False):
+        services.run_job("remind_behind")
+        db.session.remove()
+    log_in(page, "member")
+    page.wait_for_url("**/")
+    page.locator("#nav-messages").click()
+    message = page.locator("#messages li").first
+    assert "学时提醒" in message.inner_text() and "还差必修 8 学时" in message.inner_text()
+    screenshot(page, "member-messages")
+    page.get_by_role("button", name="全部标为已读").click()
+    assert page.locator("#nav-messages .count").count() == 0

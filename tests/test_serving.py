@@ -1,0 +1,136 @@
+"""`learning serve`: gunicorn with two workers shares the login rate limit through Redis."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.conftest import CSRF_RE, IN_CI, LEARNING, free_port
+
+REDIS_URL = os.environ.get("LEARNING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_problem() -> str | None:
+    from limits.storage import storage_from_string
+
+    try:
+        storage = storage_from_string(REDIS_URL)
+        return None if storage.check() else "no answer"
+    except Exception as exc:  # not installed, refused
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture
+def redis_url():
+    problem = redis_problem()
+    if problem:
+        message = f"Redis at {REDIS_URL} does not answer ({problem}); CI starts it"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from limits.storage import storage_from_string
+
+    storage_from_string(REDIS_URL).reset()
+    yield REDIS_URL
+    storage_from_string(REDIS_URL).reset()
+
+
+def serve(app, tmp_path, storage: str):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNING_")}
+    env.update({
+        "LEARNING_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "LEARNING_INSTANCE_PATH": str(tmp_path / "instance"),
+        "LEARNING_SECRET_KEY": "test-secret-key-not-for-production",
+        "LEARNING_SESSION_COOKIE_SECURE": "0",
+        "LEARNING_RATELIMIT_STORAGE_URI": storage,
+        "LEARNING_LOGIN_RATE_LIMIT": "5 per minute",
+        "LEARNING_LOG_FORMAT": "json",
+    })
+    process = subprocess.Popen([LEARNING, "serve", "--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{port}"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return process, base
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"learning serve did not start: {process.communicate()[1][-2000:]}")
+
+
+def failed_login(base: str) -> int:
+    """One visitor: open the form, send a wrong password; the answer's status."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    html = opener.open(base + "/login", timeout=10).read().decode()
+    match = CSRF_RE.search(html)
+    data = urllib.parse.urlencode({"username": "nobody", "password": "wrong-password",
+                                   "csrf_token": match.group(1) or match.group(2)}).encode()
+    try:
+        return opener.open(base + "/login", data=data, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def hammer(base: str, attempts: int = 12) -> list[int]:
+    statuses = []
+    lock = threading.Lock()
+
+    def one():
+        status = failed_login(base)
+        with lock:
+            statuses.append(status)
+
+    for _batch in range(attempts // 4):  # four at a time, so both workers answer
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return statuses
+
+
+def stop(process) -> list[dict]:
+    process.terminate()
+    _out, err = process.communicate(timeout=30)
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+def login_workers(entries: list[dict]) -> set[int]:
+    return {e["worker"] for e in entries if e.get("logger") == "learning.access" and e.get("path") == "/login"
+            and e.get("method") == "POST"}
+
+
+def test_two_workers_share_the_login_limit_through_redis(app, db, tmp_path, redis_url):
+    process, base = serve(app, tmp_path, redis_url)
+    try:
+        statuses = hammer(base)
+    finally:
+        entries = stop(process)
+    assert len(login_workers(entries)) == 2, "both workers must have answered logins"
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+    # Every request carries an id in its log line.
+    assert all(e.get("request_id") for e in entries if e.get("logger") == "learning.access")
+
+
+def test_without_redis_each_worker_counts_alone(app, db, tmp_path):
+    """The control: with memory storage the two workers together let more than five through."""
+    process, base = serve(app, tmp_path, "memory://")
+    try:
+        statuses = hammer(base)
+    finally:
+        entries = stop(process)
+    assert len(login_workers(entries)) == 2
+    assert statuses.count(200) > 5
