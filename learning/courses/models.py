@@ -150,6 +150,9 @@ class StudySession(db.Model):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_position: Mapped[float | None] = mapped_column(Float)
     credited_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # Progress counts whole seconds; the fraction a beat earned beyond them is carried to the next
+    # beat, or a member loses up to a second on every beat.
+    carry_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
     rejected_beats: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_reason: Mapped[str | None] = mapped_column(String(20))

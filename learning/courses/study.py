@@ -6,7 +6,8 @@ hold under races too).  The page then sends a heartbeat every ``HEARTBEAT_SECOND
 lesson is visible (and, for media, playing).  Only the server's clock counts:
 
 - a heartbeat is credited the time since the last accepted one, which is never more than the
-  wall-clock time and never more than ``MAX_GAP_SECONDS``;
+  wall-clock time and never more than ``MAX_GAP_SECONDS``; progress counts whole seconds and the
+  fraction left over is carried to the next beat (truncating it lost up to a second a beat);
 - one that comes sooner than ``MIN_GAP_SECONDS`` is refused (too fast) and moves nothing;
 - one that comes later than ``MAX_GAP_SECONDS`` is accepted as a new start but credits nothing
   (the tab was hidden, the phone slept);
@@ -135,7 +136,7 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
     if elapsed < MIN_GAP_SECONDS:
         _refuse(session, "too_fast", "heartbeats came faster than the page sends them")
     lesson = session.lesson
-    credit, note = 0, "accepted"
+    earned, note = 0.0, "accepted"
     new_position = session.last_position
     if lesson.kind.is_media and position is not None:
         new_position = max(0.0, min(float(position), float(lesson.media_seconds or 0)))
@@ -149,15 +150,17 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
         else:
             moved = new_position - (session.last_position or 0.0)
             # Media that does not move earns nothing, however long it "plays".
-            credit = int(min(elapsed, moved + POSITION_SLACK_SECONDS)) if moved > 0 else 0
+            earned = min(elapsed, moved + POSITION_SLACK_SECONDS) if moved > 0 else 0.0
     else:
-        credit = int(elapsed)
+        earned = elapsed
+    carried = (session.carry_seconds or 0.0) + earned
+    credit = int(carried)
 
     claimed = db.session.execute(
         update(StudySession)
         .where(StudySession.id == session.id, StudySession.last_seq == session.last_seq, StudySession.closed_at.is_(None))
         .values(last_seq=seq, last_beat_at=moment, last_position=new_position,
-                credited_seconds=StudySession.credited_seconds + credit)
+                credited_seconds=StudySession.credited_seconds + credit, carry_seconds=carried - credit)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:

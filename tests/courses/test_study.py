@@ -39,6 +39,31 @@ def test_honest_reading_is_credited_by_the_servers_clock(db, tree, courses, cloc
     assert seconds(db, who, text) == 6 * BEAT
 
 
+def test_fractions_of_a_second_are_carried_not_lost(db, tree, courses, clock):
+    """Beats never arrive on whole seconds; ten beats of 14.9 s are 149 s of reading, not 140."""
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    credited = []
+    for seq in range(1, 11):
+        clock.advance(14.9)
+        credited.append(study.heartbeat(who, session.token, seq=seq).credited)
+    assert seconds(db, who, text) == 149 == sum(credited)
+    assert set(credited) == {14, 15}  # each beat credits whole seconds, never more than the time that passed
+
+
+def test_media_carries_fractions_too_and_still_never_outruns_the_recording(db, tree, courses, clock, monkeypatch):
+    monkeypatch.setattr(study, "MIN_GAP_SECONDS", 1)
+    who, audio = member(db, tree), lesson(db, "party-constitution", "03-oath")  # the 12 s oath recording
+    session = study.start_session(who, audio)
+    position = 0.0
+    for seq in range(1, 7):  # played through in beats of 1.99 s: truncating each would credit 6 s
+        clock.advance(1.99)
+        position = min(position + 1.99, audio.media_seconds)
+        study.heartbeat(who, session.token, seq=seq, playing=True, position=position)
+    progress = db.session.scalar(select(LessonProgress).where(LessonProgress.lesson_id == audio.id))
+    assert progress.seconds == 11 and progress.reached_end and progress.completed_at is not None
+
+
 def test_heartbeats_faster_than_real_time_earn_nothing(db, tree, courses, clock):
     who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
     session = study.start_session(who, text)
