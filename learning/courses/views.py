@@ -87,7 +87,7 @@ def lesson(lesson_id: int):
         "courses/lesson.html", lesson=lesson, body=render_markdown(lesson.body), media=media_url(lesson),
         previous=lessons[index - 1] if index > 0 else None, next=lessons[index + 1] if index + 1 < len(lessons) else None,
         progress=services.course_progress(current_user.member, lesson.course).get(lesson.id),
-        heartbeat_seconds=study.HEARTBEAT_SECONDS,
+        heartbeat_seconds=study.HEARTBEAT_SECONDS, min_gap_seconds=study.MIN_GAP_SECONDS,
     )
 
 

@@ -7,11 +7,12 @@
   var csrf = document.querySelector("meta[name=csrf-token]");
   var headers = {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""};
   var interval = parseInt(article.dataset.interval, 10) * 1000;
+  var minGap = parseInt(article.dataset.minGap, 10) * 1000;
   var player = document.getElementById("player");
   var bar = document.getElementById("study-progress");
   var status = document.getElementById("study-status");
   var resume = document.getElementById("resume");
-  var token = null, seq = 0, timer = null, stopped = false;
+  var token = null, seq = 0, timer = null, stopped = false, lastSent = 0;
 
   function say(text) { status.textContent = text; }
 
@@ -33,6 +34,7 @@
     if (!token || stopped) return;
     if (!active() && !(player && player.ended)) return;  // hidden or paused: send nothing
     seq += 1;
+    lastSent = Date.now();
     var payload = {seq: seq, visible: document.visibilityState === "visible"};
     if (player) { payload.playing = !player.paused || player.ended; payload.position = player.currentTime; }
     fetch(article.dataset.beatUrl.replace("TOKEN", token), {
@@ -59,7 +61,15 @@
     timer = setInterval(beat, interval);
   }
 
+  // When media ends, tell the server at once so the lesson completes without waiting a whole
+  // interval; but never sooner than the server accepts a beat, or the end would be refused.
+  function beatAtEnd() {
+    if (timer) clearInterval(timer);
+    var wait = minGap - (Date.now() - lastSent) + 250;
+    setTimeout(function () { beat(); schedule(); }, Math.max(0, wait));
+  }
+
   resume.addEventListener("click", start);
-  if (player) player.addEventListener("ended", beat);
+  if (player) player.addEventListener("ended", beatAtEnd);
   start();
 })();
