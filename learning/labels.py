@@ -14,6 +14,16 @@ from learning.quizzes.models import ChallengeStatus, QuestionKind
 from learning.registry.models import EventStatus, SyncStatus
 from learning.scheduler.models import RunStatus
 
+
+def _namer(names: dict):
+    """The display function for one enum's names: takes a member or its stored value."""
+    enum_cls = type(next(iter(names)))
+
+    def name(value) -> str:
+        return str(names[enum_cls(value)])
+
+    return name
+
 ORG_KINDS = {
     OrgKind.COMMITTEE: _l("Party committee"),
     OrgKind.GENERAL_BRANCH: _l("General branch"),
@@ -57,16 +67,9 @@ def rule_name(rule) -> str:
     return rule.name if locale is None or str(locale).startswith("zh") else rule.name_en
 
 
-def org_kind(kind) -> str:
-    return str(ORG_KINDS[OrgKind(kind)])
-
-
-def member_status(status) -> str:
-    return str(MEMBER_STATUSES[MemberStatus(status)])
-
-
-def role(value) -> str:
-    return str(ROLES[Role(value)])
+org_kind = _namer(ORG_KINDS)
+member_status = _namer(MEMBER_STATUSES)
+role = _namer(ROLES)
 
 
 def entry_text(entry) -> str:
@@ -84,8 +87,7 @@ DISPUTE_STATUSES = {
 }
 
 
-def dispute_status(value) -> str:
-    return str(DISPUTE_STATUSES[DisputeStatus(value)])
+dispute_status = _namer(DISPUTE_STATUSES)
 
 
 def period(key: str) -> str:
@@ -112,8 +114,7 @@ EVENT_STATUSES = {
 }
 
 
-def event_status(value) -> str:
-    return str(EVENT_STATUSES[EventStatus(value)])
+event_status = _namer(EVENT_STATUSES)
 
 
 SYNC_STATUSES = {
@@ -123,8 +124,7 @@ SYNC_STATUSES = {
 }
 
 
-def sync_status(value) -> str:
-    return str(SYNC_STATUSES[SyncStatus(value)])
+sync_status = _namer(SYNC_STATUSES)
 
 
 RUN_STATUSES = {
@@ -136,20 +136,13 @@ RUN_STATUSES = {
 }
 
 
-def run_status(value) -> str:
-    return str(RUN_STATUSES[RunStatus(value)])
+run_status = _namer(RUN_STATUSES)
 
 
 CREDIT_KINDS = {CreditKind.REQUIRED: _l("Required"), CreditKind.ELECTIVE: _l("Elective")}
 LESSON_KINDS = {LessonKind.TEXT: _l("Text"), LessonKind.VIDEO: _l("Video"), LessonKind.AUDIO: _l("Audio")}
-
-
-def credit_kind(value) -> str:
-    return str(CREDIT_KINDS[CreditKind(value)])
-
-
-def lesson_kind(value) -> str:
-    return str(LESSON_KINDS[LessonKind(value)])
+credit_kind = _namer(CREDIT_KINDS)
+lesson_kind = _namer(LESSON_KINDS)
 
 
 QUESTION_KINDS = {QuestionKind.SINGLE: _l("Single choice"), QuestionKind.MULTIPLE: _l("Multiple choice"),
@@ -158,12 +151,8 @@ CHALLENGE_STATUSES = {ChallengeStatus.DRAFT: _l("Draft"), ChallengeStatus.SCHEDU
                       ChallengeStatus.OPEN: _l("Open"), ChallengeStatus.CLOSED: _l("Closed")}
 
 
-def question_kind(value) -> str:
-    return str(QUESTION_KINDS[QuestionKind(value)])
-
-
-def challenge_status(value) -> str:
-    return str(CHALLENGE_STATUSES[ChallengeStatus(value)])
+question_kind = _namer(QUESTION_KINDS)
+challenge_status = _namer(CHALLENGE_STATUSES)
 
 
 def hours(value) -> str:

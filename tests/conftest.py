@@ -38,6 +38,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def at_once(targets, timeout: float = 120) -> None:
+    """Run each callable in its own thread, started together, and wait for all of them (the races
+    tests provoke)."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+
+
 def postgresql_url() -> str:
     from learning.config import normalise_database_url
 

@@ -13,7 +13,7 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import CSRF_RE, IN_CI, LEARNING, free_port
+from tests.conftest import CSRF_RE, IN_CI, LEARNING, at_once, free_port
 
 REDIS_URL = os.environ.get("LEARNING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -94,11 +94,7 @@ def hammer(base: str, attempts: int = 12) -> list[int]:
             statuses.append(status)
 
     for _batch in range(attempts // 4):  # four at a time, so both workers answer
-        threads = [threading.Thread(target=one) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        at_once([one] * 4)
     return statuses
 
 

@@ -93,9 +93,7 @@ def start(lesson_id):
     try:
         session = study.start_session(member, lesson)
     except study.StudyError as exc:
-        db.session.rollback()
         return study_problem(exc)
-    db.session.commit()
     progress = services.course_progress(member, lesson.course).get(lesson.id)
     return {"token": session.token, "heartbeat_seconds": study.HEARTBEAT_SECONDS,
             "lesson": lesson_dict(lesson, progress), "body_html": render_markdown(lesson.body)}, 201

@@ -63,7 +63,8 @@ class BeatResult:
 
 
 def start_session(member: Member, lesson: Lesson) -> StudySession:
-    """Open ``lesson`` for ``member``; any other open session of theirs is closed first."""
+    """Open ``lesson`` for ``member``; any other open session of theirs is closed first.  Commits,
+    like a heartbeat; a refusal leaves nothing behind."""
     if lesson.retired_at is not None or not lesson.course.published:
         raise StudyError("unavailable", "this lesson is not available")
     moment = now()
@@ -84,8 +85,9 @@ def start_session(member: Member, lesson: Lesson) -> StudySession:
         except IntegrityError:  # another device opened a lesson at the same moment: close it too
             continue
         _progress(member.id, lesson.id)
-        db.session.flush()
+        db.session.commit()
         return session
+    db.session.rollback()
     raise StudyError("busy", "another device keeps opening lessons; try again")
 
 

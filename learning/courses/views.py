@@ -100,9 +100,7 @@ def start_session(lesson_id: int):
     try:
         session = study.start_session(member, lesson)
     except study.StudyError as exc:
-        db.session.rollback()
         return study_problem(exc)
-    db.session.commit()
     return jsonify(token=session.token, heartbeat_seconds=study.HEARTBEAT_SECONDS), 201
 
 

@@ -1,6 +1,4 @@
 """Effective study time: the known attacks earn nothing extra, honest study completes courses."""
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -8,6 +6,7 @@ from learning.courses import study
 from learning.courses.models import Course, CourseCompletion, Lesson, LessonProgress
 from learning.orgs.models import Member
 from learning.points import services as points
+from tests.conftest import at_once
 
 BEAT = study.HEARTBEAT_SECONDS
 
@@ -198,11 +197,7 @@ def test_racing_duplicate_heartbeats_credit_once(db, tree, courses, clock, app):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([send] * 8)
     assert outcomes.count(BEAT) == 1, outcomes
     db.session.expire_all()
     assert seconds(db, who, text) == BEAT

@@ -4,6 +4,7 @@ Run on both databases; the acceptance test names PostgreSQL, where the races are
 (row locks and the unique index), while SQLite serialises writers with its database lock.
 """
 import threading
+from functools import partial
 
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from learning.extensions import db as _db
 from learning.orgs.models import Member
 from learning.points import services
 from learning.points.models import LedgerEntry
+from tests.conftest import at_once
 
 THREADS = 20
 
@@ -31,11 +33,7 @@ def race(app, member_id, make_call):
         except Exception as exc:  # reported below, with the thread's number
             errors.append(f"thread {i}: {exc!r}")
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    at_once([partial(worker, i) for i in range(THREADS)])
     assert errors == []
     return results
 

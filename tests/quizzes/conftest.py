@@ -8,20 +8,9 @@ from learning.orgs.models import Member, Organisation
 from learning.quizzes import attempts, challenges
 from learning.quizzes.banks import bank_by_slug, import_content
 from learning.quizzes.challenges import ChallengeSpec, LevelSpec
-from tests.courses.conftest import courses  # noqa: F401  (the course fixtures, shared)
+from tests.courses.conftest import Clock, courses  # noqa: F401  (the course fixtures and clock, shared)
 
 CONTENT = Path(__file__).resolve().parents[2] / "content" / "quizzes"
-
-
-class Clock:
-    def __init__(self):
-        self.moment = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
-
-    def __call__(self):
-        return self.moment
-
-    def advance(self, seconds: float):
-        self.moment += timedelta(seconds=seconds)
 
 
 @pytest.fixture

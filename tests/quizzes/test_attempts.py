@@ -11,6 +11,7 @@ from learning.points.models import LedgerEntry
 from learning.quizzes import attempts, banks as bank_service
 from learning.quizzes.models import Attempt, AttemptStatus, Quiz, QuizKind
 from tests.api.test_api import auth, token_for
+from tests.conftest import at_once
 from tests.quizzes.conftest import answer_all, member
 
 SECRET_BANK = """
@@ -166,11 +167,7 @@ def test_double_submission_raced_from_threads_grades_and_awards_once(app, db, tr
             finally:
                 _db.session.remove()
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([submit] * 8)
     db.session.expire_all()
     assert outcomes == [100.0] * 8
     assert quiz_awards(db) == 1

@@ -11,6 +11,7 @@ from learning.points import services as points
 from learning.points.models import LedgerEntry
 from learning.registry.models import EventStatus, RegistryEvent
 from learning.registry.services import create_connection, sign
+from tests.conftest import at_once
 
 
 @pytest.fixture
@@ -189,11 +190,7 @@ def test_ten_threads_posting_the_same_batch_give_each_point_once(app, db, tree, 
         except Exception as exc:  # reported below
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=deliver) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    at_once([deliver] * 10)
     assert errors == [] and statuses == [200] * 10
     assert db.session.scalar(select(func.count()).select_from(RegistryEvent)) == 5
     for key in ("b1_member", "b1_secretary", "g1_member"):

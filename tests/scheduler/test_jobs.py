@@ -19,7 +19,7 @@ from learning.points.snapshots import verify_snapshot
 from learning.scheduler import jobs as job_definitions
 from learning.scheduler import services
 from learning.scheduler.models import JobRun, RunStatus
-from tests.conftest import csrf_token, login
+from tests.conftest import at_once, csrf_token, login
 from tests.factories import PASSWORD
 from tests.scheduler.conftest import earn, utc
 
@@ -165,11 +165,7 @@ def test_a_job_runs_once_per_slot_and_never_twice_at_once(app, db, tree, monkeyp
             results.append(run.id if run else None)
             db.session.remove()
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([worker] * 8)
     assert len(calls) == 1
     assert sum(1 for r in results if r) == 1
     # After it finished, the same slot does not run again; the next one does.
