@@ -98,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.quizzes import models as quiz_models  # noqa: F401
     from learning.notifications import models as notification_models  # noqa: F401
     from learning.scheduler import models as scheduler_models  # noqa: F401
+    from learning.audit import models as audit_models  # noqa: F401
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.registry.views import bp as registry_bp
     from learning.notifications.views import bp as notifications_bp
     from learning.scheduler.views import bp as scheduler_bp
+    from learning.audit.views import bp as audit_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -137,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(quiz_admin_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(scheduler_bp)
+    app.register_blueprint(audit_bp)
     app.before_request(enforce_password_change)
 
 

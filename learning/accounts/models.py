@@ -57,7 +57,8 @@ class Account(UserMixin, db.Model):
 
     def get_id(self) -> str:
         """The session id: the account id plus a fragment of the password hash, so that
-        changing or resetting the password ends every other session of the account."""
+        changing or resetting the password ends every other session of the account (each web
+        session is also a :class:`WebSession` row, ended on the server at logout)."""
         return f"{self.id}.{self.password_hash[-10:]}"
 
     @property
@@ -101,6 +102,27 @@ class RoleGrant(db.Model):
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
 
+class WebSession(db.Model):
+    """One signed-in browser.  The cookie carries a random key whose SHA-256 is stored here, so that
+    logging out, a password change or an administrator's sign-out ends the session on the server:
+    a cookie copied before then is refused afterwards."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(45))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TokenScope(str, enum.Enum):
+    FULL = "full"
+    # Issued while a temporary password is in force: good only for setting a new password.
+    PASSWORD_CHANGE = "password_change"
+
+
 class ApiToken(db.Model):
     """A bearer token for the mobile client.  Only its SHA-256 is stored."""
 
@@ -115,6 +137,8 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scope: Mapped[TokenScope] = mapped_column(str_enum(TokenScope), default=TokenScope.FULL,
+                                              server_default=TokenScope.FULL.value)
 
     account: Mapped[Account] = relationship()
 

@@ -12,6 +12,13 @@ class TokenSchema(Schema):
     token = fields.String(required=True, metadata={"description": "Shown once; send as `Authorization: Bearer <token>`."})
     token_type = fields.String(dump_default="Bearer")
     expires_at = fields.DateTime(required=True)
+    scope = fields.String(metadata={"description": "`full`, or `password_change` while a temporary password is in force"})
+    must_change_password = fields.Boolean()
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
 
 
 class RoleGrantSchema(Schema):

@@ -14,11 +14,12 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from learning.accounts.models import ORG_ROLES, Account, ApiToken, Role, RoleGrant
+from learning.accounts import sessions
+from learning.accounts.models import ORG_ROLES, Account, ApiToken, Role, RoleGrant, TokenScope
 from learning.db import utcnow
 from learning.extensions import db, limiter
 from learning.orgs.models import Member, Organisation
-from learning.orgs.scoping import Permission, scope_for
+from learning.orgs.scoping import scope_for
 
 MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "lrn_"
@@ -141,20 +142,11 @@ def create_account(
 def check_may_grant(actor: Account, role: Role, organisation: Organisation | None, member: Member | None) -> None:
     """An administrator may only create accounts for members of their subtree, and only
     with roles no stronger than their own there (a secretary makes member accounts)."""
-    scope = scope_for(actor)
-    if member is not None and not scope.can_member(Permission.MANAGE_MEMBERS, member):
-        raise AccountError(_l("This member is outside the organisations you manage."), field="member")
-    if role == Role.SUPERADMIN:
-        if not scope.is_global(Permission.MANAGE_SYSTEM):
-            raise AccountError(_l("Only a superadmin can grant the superadmin role."), field="role")
-        return
-    if role == Role.MEMBER:
-        if member is None:
-            raise AccountError(_l("A member account must be linked to a member."), field="member")
-        return
-    needed = Permission.MANAGE_ORGS
-    if organisation is None or not scope.can_org(needed, organisation):
-        raise AccountError(_l("You may not grant this role in that organisation."), field="organisation")
+    from learning.accounts.administration import grant_refusal
+
+    refusal = grant_refusal(scope_for(actor), role, organisation, member)
+    if refusal is not None:
+        raise AccountError(refusal.message, field=refusal.field)
 
 
 def grant_role(account: Account, role: Role, organisation: Organisation | None = None, *, granted_by=None) -> RoleGrant:
@@ -200,7 +192,7 @@ def record_login(account: Account) -> None:
             current_app.logger.warning("daily login point not awarded: %s", exc)
 
 
-def change_password(account: Account, current: str, new: str) -> None:
+def change_password(account: Account, current: str, new: str, *, keep_current_session: bool = False) -> None:
     if not check_password_hash(account.password_hash, current or ""):
         raise AccountError(_l("The current password is wrong."), field="current_password")
     if current == new:
@@ -211,20 +203,8 @@ def change_password(account: Account, current: str, new: str) -> None:
         raise AccountError(exc.message, field="new_password") from None
     account.password_changed_at = utcnow()
     account.must_change_password = False
-
-
-def reset_password(actor: Account, account: Account) -> str:
-    """Give ``account`` a random temporary password, returned once; it must be changed at next login."""
-    may = scope_for(actor).is_global(Permission.MANAGE_SYSTEM) or (
-        account.member is not None and scope_for(actor).can_member(Permission.MANAGE_MEMBERS, account.member)
-    )
-    if not may or (account.is_superadmin and not actor.is_superadmin):
-        raise AccountError(_l("You may not reset this account's password."))
-    temporary = generate_temporary_password()
-    account.password_hash = _generate_hash(temporary)
-    account.password_changed_at = utcnow()
-    account.must_change_password = True
-    return temporary
+    # Every other browser and every API token ends: whoever knew the old password is out.
+    sessions.end_all(account, keep_current=keep_current_session)
 
 
 def generate_temporary_password() -> str:
@@ -248,14 +228,18 @@ def token_digest(token: str) -> str:
 
 
 def issue_token(account: Account, name: str = "mobile", days: int | None = None) -> IssuedToken:
+    """A new bearer token.  While a temporary password is in force it is good only for setting a
+    new password (``POST /api/v1/me/password``), and for an hour."""
     days = days if days is not None else current_app.config["API_TOKEN_DAYS"]
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    restricted = account.must_change_password
     record = ApiToken(
         account=account,
         name=name[:100] or "mobile",
         token_hash=token_digest(token),
         prefix=token[: len(TOKEN_PREFIX) + 4],
-        expires_at=utcnow() + timedelta(days=days),
+        expires_at=utcnow() + (timedelta(hours=1) if restricted else timedelta(days=days)),
+        scope=TokenScope.PASSWORD_CHANGE if restricted else TokenScope.FULL,
     )
     db.session.add(record)
     db.session.flush()
@@ -284,13 +268,14 @@ def account_for_token(token: str, now: datetime | None = None) -> tuple[Account,
 
 def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | None, bool] | None:
     """The same check as :func:`account_for_token` in one Core query, for the hottest API calls
-    (a quiz answer): (member id, account found) without loading account or member objects."""
+    (a quiz answer): (member id, whether the token is good for everything — False while a temporary
+    password is in force) without loading account or member objects."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
     row = db.session.execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, Account.active,
-               Account.member_id, Member.active.label("member_active"))
+        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.scope,
+               Account.active, Account.must_change_password, Account.member_id, Member.active.label("member_active"))
         .join(Account, Account.id == ApiToken.account_id).outerjoin(Member, Member.id == Account.member_id)
         .where(ApiToken.token_hash == token_digest(token))).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active \
@@ -298,7 +283,7 @@ def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | 
         return None
     if _stale(row.last_used_at, now):
         db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row.member_id, True
+    return row.member_id, row.scope is TokenScope.FULL and not row.must_change_password
 
 
 def revoke_token(account: Account, token_id: int) -> bool:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from learning import labels
-from learning.accounts import services
+from learning.accounts import administration, services, sessions
 from learning.accounts.forms import AccountCreateForm, ConfirmForm, EmailForm, LoginForm, PasswordChangeForm
 from learning.accounts.models import ORG_ROLES, Account, Role
 from learning.extensions import db
@@ -27,7 +27,7 @@ def load_user(session_id: str) -> Account | None:
     if not account_id.isdigit():
         return None
     account = db.session.get(Account, int(account_id))
-    if account is None or account.get_id() != session_id:
+    if account is None or account.get_id() != session_id or not sessions.is_live(account.id):
         return None
     return account
 
@@ -72,6 +72,7 @@ def login():
         else:
             session.clear()  # a fresh session on login: no fixation
             login_user(account)
+            sessions.begin(account, request.remote_addr)
             session.permanent = True
             if account.locale:
                 session["locale"] = account.locale
@@ -84,6 +85,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     ConfirmForm().validate_on_submit() or abort(400)
+    sessions.end_current()  # on the server: a copy of this cookie no longer works
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -104,7 +107,8 @@ def account():
             return redirect(url_for("accounts.account"))
     elif form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                     keep_current_session=True)
         except services.AccountError as exc:
             getattr(form, exc.field or "new_password").errors.append(str(exc.message))
         else:
@@ -135,24 +139,6 @@ def revoke_token(token_id: int):
 
 
 # -- administration of accounts ----------------------------------------------------------
-def _grantable_roles(actor: Account) -> list[Role]:
-    scope = scope_for(actor)
-    roles = [Role.MEMBER]
-    if scope.has_any(Permission.MANAGE_ORGS):
-        roles += [Role.BRANCH_SECRETARY, Role.REVIEWER, Role.ORG_ADMIN]
-    if scope.is_global(Permission.MANAGE_SYSTEM):
-        roles.append(Role.SUPERADMIN)
-    return roles
-
-
-def _grantable_orgs(actor: Account, member) -> list[Organisation]:
-    """The member's organisation and its ancestors that the actor may grant roles on."""
-    scope = scope_for(actor)
-    ids = member.organisation.ancestor_ids()
-    orgs = db.session.scalars(select(Organisation).where(Organisation.id.in_(ids))).all()
-    return sorted((o for o in orgs if scope.can_org(Permission.MANAGE_ORGS, o)), key=lambda o: o.depth, reverse=True)
-
-
 @bp.route("/admin/members/<int:member_id>/account", methods=["GET", "POST"])
 @login_required
 def create_account(member_id: int):
@@ -161,8 +147,8 @@ def create_account(member_id: int):
         flash(_("This member already has an account."), "warning")
         return redirect(url_for("orgs.member_detail", member_id=member.id))
     form = AccountCreateForm()
-    form.role.choices = [(r.value, labels.role(r)) for r in _grantable_roles(current_user)]
-    orgs = _grantable_orgs(current_user, member)
+    form.role.choices = [(r.value, labels.role(r)) for r in administration.grantable_roles(current_user)]
+    orgs = administration.grantable_orgs(current_user, member)
     form.organisation.choices = [(o.id, o.name) for o in orgs]
     if request.method == "GET":
         form.username.data = member.external_id or ""
@@ -195,22 +181,87 @@ def create_account(member_id: int):
     return render_template("accounts/create.html", form=form, member=member)
 
 
+def _administered(account_id: int) -> Account:
+    """The account named in the URL, if the current user may administer it (404 otherwise: ids
+    cannot be probed)."""
+    ConfirmForm().validate_on_submit() or abort(400)
+    target = db.session.get(Account, account_id)
+    if not administration.may_administer(current_user, target):
+        abort(404)
+    return target
+
+
+def _back_to(target: Account):
+    if target.member_id is not None:
+        return redirect(url_for("orgs.member_detail", member_id=target.member_id))
+    return redirect(url_for("site.home"))
+
+
 @bp.route("/admin/accounts/<int:account_id>/reset-password", methods=["POST"])
 @login_required
 def reset_password(account_id: int):
-    ConfirmForm().validate_on_submit() or abort(400)
-    target = db.session.get(Account, account_id)
-    if target is None or target.member is None:
-        abort(404)
-    member_or_404(current_user, target.member_id, Permission.MANAGE_MEMBERS)
-    try:
-        temporary = services.reset_password(current_user, target)
-    except services.AccountError:
-        abort(404)
+    target = _administered(account_id)
+    temporary = administration.reset_password(current_user, target)
     db.session.commit()
     return _no_store(
         render_template("accounts/credentials.html", account=target, password=temporary, member=target.member, reset=True)
     )
+
+
+@bp.route("/admin/accounts/<int:account_id>/sign-out", methods=["POST"])
+@login_required
+def sign_out(account_id: int):
+    target = _administered(account_id)
+    administration.sign_out(current_user, target)
+    db.session.commit()
+    flash(_("%(name)s has been signed out on every device.", name=target.name), "success")
+    return _back_to(target)
+
+
+@bp.route("/admin/accounts/<int:account_id>/lock", methods=["POST"])
+@login_required
+def lock(account_id: int):
+    target = _administered(account_id)
+    locked = request.form.get("locked") == "1"
+    administration.set_locked(current_user, target, locked)
+    db.session.commit()
+    flash(_("The account of %(name)s is locked.", name=target.name) if locked
+          else _("The account of %(name)s is unlocked.", name=target.name), "success")
+    return _back_to(target)
+
+
+@bp.route("/admin/accounts/<int:account_id>/roles/<int:grant_id>/revoke", methods=["POST"])
+@login_required
+def revoke_role(account_id: int, grant_id: int):
+    target = _administered(account_id)
+    try:
+        administration.revoke_role(current_user, target, grant_id)
+    except administration.AdministrationError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The role has been taken away; the account has been signed out."), "success")
+    return _back_to(target)
+
+
+@bp.route("/admin/accounts/<int:account_id>/roles", methods=["POST"])
+@login_required
+def add_role(account_id: int):
+    target = _administered(account_id)
+    role_value, org_value = request.form.get("role", ""), request.form.get("organisation", "")
+    if role_value not in {r.value for r in Role} or (org_value and not org_value.isdigit()):
+        abort(400)
+    organisation = db.session.get(Organisation, int(org_value)) if org_value else None
+    try:
+        administration.add_role(current_user, target, Role(role_value), organisation)
+    except (administration.AdministrationError, services.AccountError) as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The role has been granted."), "success")
+    return _back_to(target)
 
 
 def _no_store(html: str):

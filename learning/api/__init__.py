@@ -61,12 +61,25 @@ def _bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def auth_required(blp):
-    """Require a valid bearer token; documents the security scheme on the operation."""
+def _password_change_required():
+    from learning.extensions import db
+
+    db.session.rollback()
+    return problem(403, _("Password change required"),
+                   _("This account has a temporary password: set a new one with POST /api/v1/me/password first."),
+                   extra={"code": "password_change_required"})
+
+
+def auth_required(blp, *, for_password_change: bool = False):
+    """Require a valid bearer token; documents the security scheme on the operation.
+
+    While an account's temporary password is in force its tokens work only on the operations
+    marked ``for_password_change`` (setting a new password, signing the device out)."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            from learning.accounts.models import TokenScope
             from learning.accounts.services import account_for_token
             from learning.extensions import db
 
@@ -74,6 +87,9 @@ def auth_required(blp):
             found = account_for_token(token) if token else None
             if found is None:
                 return _unauthorised()
+            account, record = found
+            if not for_password_change and (record.scope is not TokenScope.FULL or account.must_change_password):
+                return _password_change_required()
             g.api_account, g.api_token = found
             if db.session.dirty:  # last_used_at, once a minute; committing otherwise would expire the account
                 db.session.commit()
@@ -97,6 +113,8 @@ def member_token_required(blp):
             found = member_id_for_token(token) if token else None
             if found is None:
                 return _unauthorised()
+            if not found[1]:
+                return _password_change_required()
             g.api_member_id = found[0]
             return view(*args, **kwargs)
 

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from learning.accounts import administration
 from learning.accounts.forms import ConfirmForm
 from learning.accounts.models import Account
 from learning.extensions import db
@@ -126,11 +127,15 @@ def member_detail(member_id: int):
     member = member_or_404(current_user, member_id)
     account = db.session.scalar(select(Account).where(Account.member_id == member.id))
     scope = scope_for(current_user)
+    administers = administration.may_administer(current_user, account)
     return render_template(
         "admin/member.html",
         member=member,
         account=account,
         breadcrumbs=_breadcrumbs(member.organisation) + [member.organisation],
         can_manage=scope.can_member(Permission.MANAGE_MEMBERS, member),
+        administers=administers,
+        grantable_roles=[r for r in administration.grantable_roles(current_user) if r.value != "member"] if administers else [],
+        grantable_orgs=administration.grantable_orgs(current_user, member) if administers else [],
         confirm_form=ConfirmForm(),
     )
