@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.courses.views import bp as courses_bp
     from learning.orgs.views import bp as orgs_bp
     from learning.points.views import bp as points_bp
+    from learning.points.review import bp as points_review_bp
     from learning.quizzes.admin import bp as quiz_admin_bp
     from learning.quizzes.views import bp as quizzes_bp
     from learning.registry.scim import bp as scim_bp
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(points_bp)
+    app.register_blueprint(points_review_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(scim_bp)
     app.register_blueprint(courses_bp)

@@ -68,3 +68,15 @@ def build_tree() -> Tree:
     a["superadmin"] = create_account("root", PASSWORD, role=Role.SUPERADMIN, display_name="运维")
     db.session.commit()
     return t
+
+
+def give_points(member, points: int, admin, reason: str = "测试"):
+    """Manual points counted at once, straight through ``award`` (for tests about what scores lead
+    to; the review of manual points is tested through ``points.manual``)."""
+    import uuid
+
+    from learning.points.services import award
+
+    code = "manual_bonus" if points > 0 else "manual_deduction"
+    return award(code, member=member, source_key=f"manual:{uuid.uuid4().hex}", points=abs(points), reason=reason,
+                 actor=admin)

@@ -147,6 +147,14 @@ class Scope:
             return True
         return any(org.path.startswith(r.path) for r in self._roots[permission])
 
+    def reach_depth(self, permission: Permission, org: Organisation) -> int | None:
+        """How high above ``org`` this scope's reach starts: the depth of the outermost root that holds
+        it (-1 for a global permission), or None when out of scope.  Smaller is higher."""
+        if self.is_global(permission):
+            return -1
+        depths = [r.path.count("/") - 2 for r in self._roots[permission] if org.path.startswith(r.path)]
+        return min(depths) if depths else None
+
     def can_member(self, permission: Permission, member: Member | None) -> bool:
         if member is None:
             return False

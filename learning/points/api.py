@@ -10,7 +10,7 @@ from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
-from learning.points import periods, queries, rankings, services
+from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.models import LedgerEntry
 from learning.points.schemas import (
     DisputeRequestSchema,
@@ -56,8 +56,12 @@ def my_ledger(args):
     if error:
         return error
     page = org_queries.page_dict(org_queries.paginate(queries.member_entries(member), args["page"], args["per_page"]))
+    given = manual.by_entry([e.id for e in page["items"]])
     for entry in page["items"]:
         entry.description = labels.entry_text(entry)
+        award = given.get(entry.id)
+        entry.given_by = award.given_by.name if award else None
+        entry.approved_by = award.reviewed_by.name if award and award.reviewed_by else None
     return page
 
 
@@ -135,7 +139,7 @@ def open_dispute(payload, entry_id):
     if entry is None or entry.member_id != member.id:
         return problem(404, "Not Found", "No such entry of yours.")
     try:
-        dispute = services.open_dispute(entry, member, payload["reason"])
+        dispute = disputes.open_dispute(entry, member, payload["reason"])
     except services.PointsError as exc:
         db.session.rollback()
         return problem(409, "Conflict", str(exc.message))

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from learning import labels
 from learning.db import utcnow
 from learning.orgs.models import Organisation
+from learning.points import periods
 from learning.points.appraisal import appraise
 from learning.points.rankings import branch_ranking, snapshot_for
 
@@ -45,6 +46,21 @@ def _branch_rows(org: Organisation, period_key: str):
                round(f.points_per_member, 2), f.own_points, r.score, r.stars]
 
 
+def _manual_header():
+    return [_("Member or organisation"), _("Organisation"), _("Points"), _("Reason"), _("Given by"), _("Given at"),
+            _("Approval"), _("Approved or refused by")]
+
+
+def _manual_rows(org: Organisation, period_key: str):
+    """Every bonus and deduction given in the subtree during the period, with who gave and who approved it."""
+    from learning.points import manual
+
+    for m in manual.given_in(org, period_key):
+        yield [m.member.name if m.member else m.organisation.name, m.organisation.name, m.points, m.reason,
+               m.given_by.name, m.given_at.astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"), manual.status_name(m.status),
+               m.reviewed_by.name if m.reviewed_by else ""]
+
+
 def provenance(period_key: str) -> str:
     snapshot = snapshot_for(period_key)
     if snapshot is None:
@@ -58,11 +74,13 @@ def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
     members = workbook.active
     members.title = _("Members")
     branches = workbook.create_sheet(_("Branches"))
+    manual_sheet = workbook.create_sheet(_("Bonuses and deductions"))
     title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
     note = provenance(period_key)
     for sheet, header, rows in (
         (members, _member_header(), _member_rows(org, period_key)),
         (branches, _branch_header(), _branch_rows(org, period_key)),
+        (manual_sheet, _manual_header(), _manual_rows(org, period_key)),
     ):
         sheet.append([title])
         sheet.append([note])

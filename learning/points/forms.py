@@ -37,6 +37,16 @@ class ResolveDisputeForm(FlaskForm):
     resolution = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=1000)])
 
 
+class ManualDecisionForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[("approve", _l("Approve: the points count")), ("refuse", _l("Refuse: the points do not count"))],
+        validators=[InputRequired(_l("Choose a decision."))],
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)],
+                         description=_l("Required when you refuse; the giver sees it."))
+
+
 class RuleSettingForm(FlaskForm):
     organisation = SelectField(_l("Applies to"), coerce=int)
     points = IntegerField(_l("Points"), validators=[InputRequired(_l("Enter a number of points.")), NumberRange(min=0, max=1000)])
@@ -44,6 +54,10 @@ class RuleSettingForm(FlaskForm):
                              description=_l("Most points a day; empty for no cap."))
     period_cap = IntegerField(_l("Period cap"), validators=[Optional(), NumberRange(min=0, max=100000)])
     cap_period = SelectField(_l("Cap period"), choices=[("month", _l("Month")), ("quarter", _l("Quarter")), ("year", _l("Year"))])
+    review_above = IntegerField(_l("Approval above"), validators=[Optional(), NumberRange(min=0, max=100)],
+                                description=_l("An entry of more points waits for a second administrator; empty for no limit."))
+    review_total = IntegerField(_l("Approval past a total of"), validators=[Optional(), NumberRange(min=0, max=10000)],
+                                description=_l("So does one that takes a member's manual points of the period past this total."))
     starts_on = DateField(_l("From"), validators=[Optional()])
     ends_on = DateField(_l("Until"), validators=[Optional()], description=_l("For a season, such as a campaign month."))
     active = BooleanField(_l("Active"), default=True)

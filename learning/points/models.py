@@ -82,6 +82,11 @@ class RuleSetting(db.Model):
     note: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Manual rules (四眼原则): an entry of more than ``review_above`` points, or one that takes a
+    # subject's manual points of the ``cap_period`` past ``review_total``, waits for a second
+    # administrator's approval.  None: no such limit.
+    review_above: Mapped[int | None] = mapped_column(Integer)
+    review_total: Mapped[int | None] = mapped_column(Integer)
 
     rule: Mapped[PointRule] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
@@ -259,3 +264,46 @@ class Dispute(db.Model):
 
     entry: Mapped[LedgerEntry] = relationship(foreign_keys=[entry_id])
     member: Mapped[Member] = relationship()
+
+
+class ManualStatus(str, enum.Enum):
+    AUTOMATIC = "automatic"  # within the limits: counted at once
+    PENDING = "pending"  # waits for a second administrator
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class ManualAward(db.Model):
+    """A bonus or deduction given by an administrator, and its review (四眼原则).
+
+    Nothing counts before approval: the ledger entry is written when the award is automatic or
+    approved, with the giver as its actor; this row keeps who gave and who approved it.
+    """
+
+    __tablename__ = "point_manual_award"
+    __table_args__ = (Index("ix_point_manual_award_status", "status", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The form's id: a double-clicked submit records one award.
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("point_rule.id"))
+    subject_key: Mapped[str] = mapped_column(String(24))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    # The member's organisation then, or the organisation given points: whose administrators review it.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    points: Mapped[int] = mapped_column(Integer)  # signed
+    reason: Mapped[str] = mapped_column(Text)
+    window_key: Mapped[str] = mapped_column(String(16))  # the review total's window ("rv:2026Q4")
+    status: Mapped[ManualStatus] = mapped_column(str_enum(ManualStatus))
+    given_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+    rule: Mapped[PointRule] = relationship(lazy="joined")
+    member: Mapped[Member | None] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    given_by = relationship("Account", foreign_keys=[given_by_id], lazy="joined")
+    reviewed_by = relationship("Account", foreign_keys=[reviewed_by_id], lazy="joined")

@@ -42,6 +42,9 @@ class LedgerEntrySchema(Schema):
     period = fields.String(attribute="quarter_key")
     reason = fields.String(allow_none=True)
     corrects_id = fields.Integer(allow_none=True)
+    given_by = fields.String(allow_none=True, metadata={"description": "Manual entries: the administrator who gave it"})
+    approved_by = fields.String(allow_none=True, metadata={
+        "description": "Manual entries that needed a second administrator: who approved it"})
 
 
 class LedgerArgsSchema(Schema):

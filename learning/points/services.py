@@ -4,7 +4,6 @@ Every function leaves its changes in the caller's transaction; the caller commit
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,8 +22,6 @@ from learning.points import periods
 from learning.points.models import (
     ActorKind,
     CapCounter,
-    Dispute,
-    DisputeStatus,
     LedgerEntry,
     MemberTotal,
     OrgTotal,
@@ -83,6 +80,8 @@ def load_rules(path: str | Path) -> int:
                     daily_cap=spec.get("daily_cap"),
                     period_cap=spec.get("period_cap"),
                     cap_period=spec.get("cap_period", "month"),
+                    review_above=spec.get("review_above"),
+                    review_total=spec.get("review_total"),
                     note="rules.yaml",
                 )
             )
@@ -127,10 +126,18 @@ def change_setting(
     starts_on: date | None = None,
     ends_on: date | None = None,
     note: str | None = None,
+    review_above: int | None = None,
+    review_total: int | None = None,
 ) -> RuleSetting:
-    """Add a new version of a rule's values for a subtree (None: everyone)."""
+    """Add a new version of a rule's values for a subtree (None: everyone).  A manual rule has no
+    points of its own: its values are the review limits (see :mod:`learning.points.manual`)."""
     if rule.manual:
-        raise PointsError(_l("A manual rule has no fixed value to change."), field="points")
+        points, daily_cap, period_cap = 0, None, None
+    elif review_above is not None or review_total is not None:
+        raise PointsError(_l("Only manual rules have review limits."), field="review_above")
+    for limit, field in ((review_above, "review_above"), (review_total, "review_total")):
+        if limit is not None and limit < 0:
+            raise PointsError(_l("A limit must not be negative."), field=field)
     if points < 0 and rule.sign > 0:
         raise PointsError(_l("Points must not be negative."), field="points")
     for cap, field in ((daily_cap, "daily_cap"), (period_cap, "period_cap")):
@@ -151,10 +158,18 @@ def change_setting(
         starts_on=starts_on,
         ends_on=ends_on,
         note=note,
+        review_above=review_above,
+        review_total=review_total,
         created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(setting)
     db.session.flush()
+    from learning.audit.services import record
+
+    record("points.rule_changed", actor=actor, target=f"rule:{rule.code}", organisation_id=setting.organisation_id,
+           detail={k: v for k, v in dict(points=points, daily_cap=daily_cap, period_cap=period_cap, cap_period=cap_period,
+                                         active=active, review_above=review_above, review_total=review_total).items()
+                   if v is not None})
     return setting
 
 
@@ -395,7 +410,7 @@ def _org_total_upsert(dialect: str):
     )
 
 
-# -- corrections, manual entries and disputes --------------------------------------------------
+# -- corrections (manual entries: points.manual; disputes: points.disputes) -------------------
 def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
     """Cancel ``entry`` with a compensating entry (once); caps are not given back."""
     if not reason or not reason.strip():
@@ -431,60 +446,6 @@ def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
         raise PointsError(_l("This entry has already been corrected.")) from None
     _add_to_totals(compensation)
     return compensation
-
-
-def manual_entry(*, actor, member: Member | None = None, organisation: Organisation | None = None,
-                 points: int, reason: str, request_id: str | None = None) -> AwardResult:
-    """A bonus (points > 0) or deduction (points < 0) by an administrator, with a reason.
-
-    ``request_id`` comes from the form, so a double-clicked submit records one entry.
-    """
-    if not points:
-        raise PointsError(_l("Enter a number of points other than zero."), field="points")
-    subject_is_member = member is not None
-    code = ("manual_bonus" if points > 0 else "manual_deduction") if subject_is_member else (
-        "org_manual_bonus" if points > 0 else "org_manual_deduction")
-    return award(
-        code,
-        member=member,
-        organisation=organisation,
-        source_key=f"manual:{request_id or uuid.uuid4().hex}",
-        points=abs(int(points)),
-        reason=reason.strip() if reason else reason,
-        actor=actor,
-    )
-
-
-def open_dispute(entry: LedgerEntry, member: Member, reason: str) -> Dispute:
-    if entry.member_id != member.id:
-        raise PointsError(_l("You can only dispute your own entries."))
-    if not reason or len(reason.strip()) < 5:
-        raise PointsError(_l("Explain in a few words what is wrong."), field="reason")
-    if entry.corrects_id is not None or entry.points == 0:
-        raise PointsError(_l("This entry cannot be disputed."))
-    if db.session.scalar(
-        select(Dispute.id).where(Dispute.entry_id == entry.id, Dispute.status == DisputeStatus.OPEN)
-    ):
-        raise PointsError(_l("This entry already has an open dispute."))
-    dispute = Dispute(entry_id=entry.id, member_id=member.id, reason=reason.strip()[:2000])
-    db.session.add(dispute)
-    db.session.flush()
-    return dispute
-
-
-def resolve_dispute(dispute: Dispute, *, actor, accept: bool, resolution: str) -> Dispute:
-    if dispute.status != DisputeStatus.OPEN:
-        raise PointsError(_l("This dispute has already been resolved."))
-    if not resolution or not resolution.strip():
-        raise PointsError(_l("Give a reason."), field="resolution")
-    if accept:
-        correction = correct(dispute.entry, actor=actor, reason=resolution)
-        dispute.correction_id = correction.id
-    dispute.status = DisputeStatus.ACCEPTED if accept else DisputeStatus.REJECTED
-    dispute.resolution = resolution.strip()
-    dispute.resolved_by_id = actor.id
-    dispute.resolved_at = utcnow()
-    return dispute
 
 
 # -- reading scores ---------------------------------------------------------------------------

@@ -101,6 +101,10 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     period.closed_at = utcnow()
     period.closed_by_id = actor.id if actor is not None else None
     db.session.flush()
+    from learning.audit.services import record
+
+    record("points.period_closed", actor=actor, target=f"period:{span.key}",
+           detail={"entries": count, "members": snapshot.member_rows, "checksum": checksum})
     return CloseResult(snapshot, True)
 
 

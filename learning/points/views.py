@@ -9,16 +9,17 @@ from sqlalchemy import select
 
 from learning import charts
 from learning.accounts.forms import ConfirmForm
+from learning.audit.services import record
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
-from learning.orgs.scoping import Permission, member_or_404, org_or_404, scope_for
+from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.orgs.views import admin_required, page_arg
-from learning.points import periods, queries, rankings, services
+from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.appraisal import appraise
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
-from learning.points.forms import DisputeForm, ManualEntryForm, ResolveDisputeForm, RuleSettingForm
-from learning.points.models import Dispute, DisputeStatus, LedgerEntry, Period, PointRule, RuleSetting, Snapshot
+from learning.points.forms import DisputeForm, RuleSettingForm
+from learning.points.models import LedgerEntry, Period, PointRule, RuleSetting, Snapshot
 
 bp = Blueprint("points", __name__)
 
@@ -53,6 +54,7 @@ def my_points():
         pagination=pagination,
         entries=entries,
         disputed=queries.open_dispute_entry_ids(member),
+        given=manual.by_entry([e.id for e in entries]),
         corrected=queries.corrected_entry_ids([e.id for e in entries]),
         disputes=queries.member_disputes(member),
         chart=charts.line_chart(labels_, values, title=_("My points over the last 90 days")),
@@ -73,7 +75,7 @@ def dispute(entry_id: int):
             flash(error, "error")
         return redirect(url_for("points.my_points"))
     try:
-        services.open_dispute(entry, member, form.reason.data)
+        disputes.open_dispute(entry, member, form.reason.data)
     except services.PointsError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -164,74 +166,14 @@ def export():
         data, mimetype = rankings_csv(org, period_key), "text/csv; charset=utf-8"
     else:
         abort(404)
+    record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,
+           detail={"format": fmt})
+    db.session.commit()
     response = make_response(data)
     response.mimetype = mimetype
     filename = f"rankings-{org.external_id or org.id}-{period_key}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-# -- manual entries and disputes ----------------------------------------------------------
-@bp.route("/admin/members/<int:member_id>/points", methods=["GET", "POST"])
-@admin_required(Permission.MANAGE_MEMBERS)
-def manual_entry(member_id: int):
-    member = member_or_404(current_user, member_id, Permission.MANAGE_MEMBERS)
-    form = ManualEntryForm()
-    if form.validate_on_submit():
-        points = form.points.data if form.direction.data == "bonus" else -form.points.data
-        try:
-            result = services.manual_entry(
-                actor=current_user, member=member, points=points, reason=form.reason.data, request_id=form.request_id.data
-            )
-        except services.PointsError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "reason").errors.append(str(exc.message))
-        else:
-            db.session.commit()
-            if result.created:
-                flash(_("%(points)+d points recorded for %(name)s.", points=result.points, name=member.name), "success")
-            return redirect(url_for("points.manual_entry", member_id=member.id))
-    recent = db.session.scalars(queries.member_entries(member).limit(10)).all()
-    return render_template("points/manual.html", member=member, form=form, recent=recent,
-                           summary=queries.member_summary(member))
-
-
-@bp.route("/admin/points/disputes")
-@admin_required(Permission.MANAGE_MEMBERS)
-def disputes():
-    scope = scope_for(current_user)
-    status = request.args.get("status", "open")
-    chosen = DisputeStatus(status) if status in {s.value for s in DisputeStatus} else None
-    pagination = org_queries.paginate(
-        queries.disputes_in_scope(scope.org_clause(Permission.MANAGE_MEMBERS), chosen), page_arg(),
-        current_app.config["PAGE_SIZE"],
-    )
-    return render_template("points/disputes.html", pagination=pagination, status=status, form=ResolveDisputeForm())
-
-
-@bp.route("/admin/points/disputes/<int:dispute_id>", methods=["POST"])
-@admin_required(Permission.MANAGE_MEMBERS)
-def resolve_dispute(dispute_id: int):
-    item = db.session.get(Dispute, dispute_id)
-    if item is None:
-        abort(404)
-    member_or_404(current_user, item.member_id, Permission.MANAGE_MEMBERS)
-    form = ResolveDisputeForm()
-    if not form.validate_on_submit():
-        for field in (form.decision, form.resolution):
-            for error in field.errors:
-                flash(f"{field.label.text}: {error}", "error")
-        return redirect(url_for("points.disputes"))
-    try:
-        services.resolve_dispute(item, actor=current_user, accept=form.decision.data == "accept",
-                                 resolution=form.resolution.data)
-    except services.PointsError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        db.session.commit()
-        flash(_("The dispute has been resolved."), "success")
-    return redirect(url_for("points.disputes"))
 
 
 # -- rules -----------------------------------------------------------------------------------
@@ -249,7 +191,7 @@ def rules_page():
 @admin_required(Permission.MANAGE_ORGS)
 def edit_rule(code: str):
     rule = services.rule_by_code(code)
-    if rule is None or rule.manual:
+    if rule is None:
         abort(404)
     scope = scope_for(current_user)
     orgs = db.session.scalars(scope.orgs(Permission.MANAGE_ORGS).where(Organisation.kind != "group")
@@ -260,9 +202,12 @@ def edit_rule(code: str):
         choices.insert(0, (0, _("Everyone (default)")))
     form.organisation.choices = choices
     current = services.effective_setting(rule, orgs[0] if orgs else None, periods.local_today())
+    if rule.manual:
+        form.points.data = form.points.data or 0  # a manual rule has no points of its own
     if request.method == "GET" and current is not None:
         form.points.data, form.daily_cap.data, form.period_cap.data = current.points, current.daily_cap, current.period_cap
         form.cap_period.data = current.cap_period
+        form.review_above.data, form.review_total.data = current.review_above, current.review_total
     if form.validate_on_submit():
         target = None if form.organisation.data == 0 else db.session.get(Organisation, form.organisation.data)
         if form.organisation.data != 0 and not scope.can_org(Permission.MANAGE_ORGS, target):
@@ -272,6 +217,8 @@ def edit_rule(code: str):
                 rule, actor=current_user, organisation=target, points=form.points.data,
                 daily_cap=form.daily_cap.data, period_cap=form.period_cap.data, cap_period=form.cap_period.data,
                 active=form.active.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data, note=form.note.data,
+                review_above=form.review_above.data if rule.manual else None,
+                review_total=form.review_total.data if rule.manual else None,
             )
         except services.PointsError as exc:
             db.session.rollback()

@@ -6,6 +6,7 @@ from learning.orgs.models import MemberStatus, Organisation, OrgKind
 from learning.orgs.services import create_member, create_organisation
 from learning.points import services
 from learning.points.appraisal import Grade, appraise
+from tests.factories import give_points
 
 
 @pytest.fixture
@@ -15,10 +16,8 @@ def branch(db, tree, rules):
 
 
 def give(member, points, admin):
-    if points > 0:
-        services.manual_entry(actor=admin, member=member, points=points, reason="测试")
-    elif points < 0:
-        services.manual_entry(actor=admin, member=member, points=points, reason="测试")
+    if points:
+        give_points(member, points, admin)
 
 
 def test_grade_bands_for_twelve_full_members(db, tree, branch):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from learning.accounts.models import Account
 from learning.orgs.models import Member, Organisation
 from learning.orgs.services import move_organisation
-from learning.points import services
+from learning.points import manual, services
 from learning.points.models import LedgerEntry, Period, RuleSetting
 from learning.points.services import PointsError, award
 
@@ -74,16 +74,17 @@ def test_daily_quiz_variants_and_one_counted_attempt_a_day(db, member):
 
 def test_manual_entries_need_a_reason_and_an_administrator(db, member, admin):
     with pytest.raises(PointsError) as missing_reason:
-        services.manual_entry(actor=admin, member=member, points=5, reason="  ")
+        manual.give(actor=admin, member=member, points=5, reason="  ")
     assert missing_reason.value.field == "reason"
     with pytest.raises(PointsError):
         services.award("manual_bonus", member=member, source_key="x", points=5, reason="好")
-    bonus = services.manual_entry(actor=admin, member=member, points=5, reason="疫情防控志愿者", request_id="r1")
-    twice = services.manual_entry(actor=admin, member=member, points=5, reason="疫情防控志愿者", request_id="r1")
-    deduction = services.manual_entry(actor=admin, member=member, points=-3, reason="无故缺席支部党员大会")
+    bonus = manual.give(actor=admin, member=member, points=5, reason="疫情防控志愿者", request_id="r1")
+    twice = manual.give(actor=admin, member=member, points=5, reason="疫情防控志愿者", request_id="r1")
+    deduction = manual.give(actor=admin, member=member, points=-3, reason="无故缺席支部党员大会")
     db.session.commit()
-    assert bonus.points == 5 and not twice.created and deduction.points == -3
-    assert bonus.entry.actor_account_id == admin.id and bonus.entry.actor_kind.value == "admin"
+    assert bonus.points == 5 and twice.id == bonus.id and deduction.points == -3
+    entry = db.session.get(LedgerEntry, bonus.entry_id)
+    assert entry.points == 5 and entry.actor_account_id == admin.id and entry.actor_kind.value == "admin"
     assert services.member_points(member.id, "all") == 2
 
 

@@ -37,7 +37,7 @@ def test_close_verify_and_export_xlsx(runner, db, tree, rules, tmp_path):
     result = runner.invoke(args=["rankings", "export", "--period", "2026Q3", "--org", "C", "--format", "xlsx", "-o", str(out)])
     assert result.exit_code == 0, result.output
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["党员", "党支部"]
+    assert workbook.sheetnames == ["党员", "党支部", "加分与扣分"]
     members = workbook["党员"]
     checksum = db.session.scalar(sa.text("SELECT checksum FROM point_snapshot"))
     assert checksum in members["A2"].value
