@@ -173,12 +173,16 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
 
     The hot path of a campaign: one joined read and one update, in Core (no ORM objects)."""
     moment = now()
-    row = db.session.execute(
-        select(Attempt.member_id, Attempt.status, Attempt.deadline, AttemptItem.id, AttemptItem.option_order,
-               Question.kind)
-        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-        .join(Question, Question.id == AttemptItem.question_id)
-        .where(Attempt.token == token, AttemptItem.position == position)).first()
+    query = (select(Attempt.id.label("attempt_id"), Attempt.member_id, Attempt.status, Attempt.deadline,
+                    AttemptItem.id, AttemptItem.option_order, Question.kind)
+             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+             .join(Question, Question.id == AttemptItem.question_id)
+             .where(Attempt.token == token, AttemptItem.position == position))
+    if db.engine.dialect.name == "postgresql":
+        # Hold the attempt against a submit until this answer commits: grading then reads it, or,
+        # when the submit came first, this read waits and sees the attempt finished.
+        query = query.with_for_update(read=True, of=Attempt)
+    row = db.session.execute(query).first()
     if row is None or row.member_id != member_id:
         if row is None and _owned(member_id, token):
             raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
@@ -188,9 +192,12 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
     if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
         raise QuizError("time_up", _("Time is up: this answer came after the deadline and does not count."))
     response = _response_for(row.kind, row.option_order, choices, text)
-    db.session.execute(update(AttemptItem).where(AttemptItem.id == row.id)
-                       .values(response=response, answered_at=moment)
-                       .execution_options(synchronize_session=False))
+    still_open = select(Attempt.id).where(Attempt.id == row.attempt_id, Attempt.status == AttemptStatus.OPEN).exists()
+    stored = db.session.execute(update(AttemptItem).where(AttemptItem.id == row.id, still_open)
+                                .values(response=response, answered_at=moment)
+                                .execution_options(synchronize_session=False)).rowcount
+    if not stored:  # finished between the read and the write (SQLite: the write sees the latest state)
+        raise QuizError("finished", _("This attempt is already finished."))
     return moment
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from learning.db import insert_for
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation, OrgKind
 from learning.orgs.scoping import in_subtree
@@ -20,6 +21,7 @@ from learning.points import periods
 from learning.quizzes import attempts
 from learning.quizzes.models import (
     Attempt,
+    AttemptCounter,
     AttemptItem,
     AttemptStatus,
     Challenge,
@@ -203,8 +205,26 @@ def level_states(member: Member, challenge: Challenge) -> list[dict]:
     return states
 
 
+def _lock_day_counter(member: Member, challenge: Challenge) -> tuple[str, int]:
+    """Create or lock the member's counter of today's attempts at ``challenge``; returns (its key,
+    attempts used).  A new row starts from the attempts already recorded today."""
+    day = periods.local_date(attempts.now())
+    key = f"c:{challenge.id}:{day.isoformat()}"
+    recorded = (select(func.count()).select_from(Attempt)
+                .where(Attempt.member_id == member.id, Attempt.local_date == day,
+                       Attempt.quiz_id.in_([level.quiz_id for level in challenge.levels] or [-1]))
+                .scalar_subquery())
+    stmt = insert_for(AttemptCounter).values(member_id=member.id, window_key=key, used=recorded)
+    stmt = stmt.on_conflict_do_update(index_elements=["member_id", "window_key"],
+                                      set_={"used": stmt.table.c.used}).returning(AttemptCounter.used)
+    return key, db.session.execute(stmt).scalar_one()
+
+
 def start_level(member: Member, level: ChallengeLevel) -> tuple[Attempt, bool]:
+    """Start (or resume) a level.  The attempts-a-day limit holds under concurrent starts: the day's
+    counter row is locked from the check until the transaction ends, and counts only attempts made."""
     challenge = level.challenge
+    counter = {}
 
     def gate():
         if not may_play(member, challenge):
@@ -214,11 +234,17 @@ def start_level(member: Member, level: ChallengeLevel) -> tuple[Attempt, bool]:
         state = next(s for s in level_states(member, challenge) if s["level"].id == level.id)
         if state["state"] == "locked":
             raise QuizError("locked", _("Pass the levels before this one first."))
-        if attempts_today(member, challenge) >= challenge.attempts_per_day:
+        counter["key"], used = _lock_day_counter(member, challenge)
+        if used >= challenge.attempts_per_day:
             raise QuizError("daily_limit", _("You have used today's %(n)d attempts; come back tomorrow.",
                                               n=challenge.attempts_per_day))
 
-    return attempts.start(member, level.quiz, level=level, check=gate)
+    attempt, created = attempts.start(member, level.quiz, level=level, check=gate)
+    if created:
+        db.session.execute(update(AttemptCounter).where(AttemptCounter.member_id == member.id,
+                                                        AttemptCounter.window_key == counter["key"])
+                           .values(used=AttemptCounter.used + 1))
+    return attempt, created
 
 
 # -- leaderboards -----------------------------------------------------------------------------

@@ -209,6 +209,20 @@ class Attempt(db.Model):
     items: Mapped[list["AttemptItem"]] = relationship(back_populates="attempt", order_by="AttemptItem.position")
 
 
+class AttemptCounter(db.Model):
+    """Attempts a member started in one window (a campaign's local day): the row that makes the
+    attempts-a-day limit hold under concurrent starts.  A start upserts and so locks it before it
+    reads it (a row lock on PostgreSQL, the write lock on SQLite), like the points cap counters."""
+
+    __tablename__ = "attempt_counter"
+    __table_args__ = (UniqueConstraint("member_id", "window_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    window_key: Mapped[str] = mapped_column(String(40))  # "c:<challenge id>:<local date>"
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AttemptItem(db.Model):
     __tablename__ = "attempt_item"
     __table_args__ = (UniqueConstraint("attempt_id", "position"),)
