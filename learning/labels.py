@@ -111,6 +111,7 @@ EVENT_STATUSES = {
     EventStatus.PENDING: _l("waiting"),
     EventStatus.APPLIED: _l("applied"),
     EventStatus.FAILED: _l("failed"),
+    EventStatus.DUPLICATE: _l("duplicate"),
 }
 
 

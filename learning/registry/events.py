@@ -29,6 +29,10 @@ class EventError(ValueError):
     pass
 
 
+class DuplicateEvent(Exception):
+    """The event repeats one already applied under another id (its natural key): it changes nothing."""
+
+
 class MemberData(Schema):
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(validate=validate.Length(min=1, max=100))
@@ -63,6 +67,9 @@ class MeetingData(Schema):
     title = fields.String(validate=validate.Length(max=200))
     attendees = fields.List(fields.String(), required=True)
     on_schedule = fields.Boolean(load_default=False)
+    # The registry's own id of the meeting, when it has one; otherwise a meeting is its organisation,
+    # type and day.
+    meeting_id = fields.String(validate=validate.Length(min=1, max=64))
 
 
 class DuesData(Schema):
@@ -178,6 +185,14 @@ def organisation_dissolved(event, data) -> str:
     return f"organisation {d['external_id']} dissolved"
 
 
+def meeting_key(org, d: dict) -> str:
+    """A meeting's natural key: the registry's meeting id, or its organisation, type and day.  Awards
+    use it as their source, so a meeting redelivered under a new event id pays nobody twice."""
+    if d.get("meeting_id"):
+        return f"meeting:{org.id}:{d['meeting_id']}"
+    return f"meeting:{org.id}:{d['meeting_type']}:{d['date'].isoformat()}"
+
+
 def meeting_held(event, data) -> str:
     """三会一课 and 主题党日: points to exactly the members present, and to the organisation if on schedule."""
     d = _load(MeetingData(), data)
@@ -185,14 +200,19 @@ def meeting_held(event, data) -> str:
     members = [_member(external_id) for external_id in dict.fromkeys(d["attendees"])]  # all known, or nothing
     rule = MEETING_TYPES[d["meeting_type"]]
     when = _noon(d["date"])
-    awarded = 0
+    source = meeting_key(org, d)
+    awarded, new = 0, 0
     for member in members:
-        result = award(rule, member=member, source_key=_source(event), occurred_at=when, title=d.get("title"),
+        result = award(rule, member=member, source_key=source, occurred_at=when, title=d.get("title"),
                        actor_kind=ActorKind.REGISTRY)
         awarded += result.points if result.created else 0
+        new += int(result.created)
     if d["on_schedule"]:
-        award("meeting_held_on_schedule", organisation=org, source_key=_source(event), occurred_at=when,
-              title=d.get("title"), actor_kind=ActorKind.REGISTRY)
+        result = award("meeting_held_on_schedule", organisation=org, source_key=source, occurred_at=when,
+                       title=d.get("title"), actor_kind=ActorKind.REGISTRY)
+        new += int(result.created)
+    if not new and (members or d["on_schedule"]):
+        raise DuplicateEvent(f"meeting {source} was recorded before: no points")
     return f"{len(members)} attendees, {awarded} points"
 
 

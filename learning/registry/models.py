@@ -46,6 +46,8 @@ class EventStatus(str, enum.Enum):
     PENDING = "pending"
     APPLIED = "applied"
     FAILED = "failed"
+    # The same thing under a new event id (a meeting already recorded): applied before, pays nothing.
+    DUPLICATE = "duplicate"
 
 
 class RegistryEvent(db.Model):

@@ -151,10 +151,15 @@ def receive(connection: RegistryConnection, batch: list[dict]) -> list[EventResu
 def apply_event(event_pk: int) -> RegistryEvent:
     """Apply one stored event in its own transaction; on failure keep the error, change nothing else."""
     event = db.session.get(RegistryEvent, event_pk)
-    if event.status == EventStatus.APPLIED:
+    if event.status in (EventStatus.APPLIED, EventStatus.DUPLICATE):
         return event
     try:
         result = handlers.apply(event)
+    except handlers.DuplicateEvent as exc:
+        db.session.rollback()
+        event = db.session.get(RegistryEvent, event_pk)
+        event.status = EventStatus.DUPLICATE
+        event.result, event.error, event.applied_at = str(exc)[:500], None, utcnow()
     except Exception as exc:  # any failure: the event's changes are rolled back and the error kept
         db.session.rollback()
         event = db.session.get(RegistryEvent, event_pk)

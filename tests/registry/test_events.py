@@ -52,6 +52,25 @@ def test_a_meeting_awards_exactly_the_members_present(client, db, tree, connecti
     assert entry.actor_kind.value == "registry" and entry.title == "十一月支部党员大会"
 
 
+def test_the_same_meeting_under_a_new_event_id_is_a_duplicate_and_pays_nothing(client, db, tree, connection):
+    post(client, connection, [meeting("evt-1", ["M-B1-1", "M-G1-1"])])
+    again = post(client, connection, [meeting("evt-1-resent", ["M-B1-1", "M-G1-1"])]).get_json()["results"]
+    assert again[0]["id"] == "evt-1-resent" and again[0]["status"] == "duplicate"
+    assert "recorded before" in again[0]["detail"]
+    for key in ("b1_member", "g1_member"):
+        assert points.ledger_sum(tree["members"][key], "all") == 5
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.member_id.is_(None))) == 1
+    # A late attendee in a corrected delivery is added; the others are not paid again.
+    corrected = post(client, connection, [meeting("evt-1-fix", ["M-B1-1", "M-G1-1", "M-B1-S"])]).get_json()["results"]
+    assert corrected[0]["status"] == "applied" and corrected[0]["detail"] == "3 attendees, 5 points"
+    assert [points.ledger_sum(tree["members"][k], "all") for k in ("b1_member", "g1_member", "b1_secretary")] == [5, 5, 5]
+    # Another meeting of the same branch on another day is a meeting of its own.
+    other = post(client, connection, [meeting("evt-2", ["M-B1-1"], day="2026-11-12")]).get_json()["results"]
+    assert other[0]["status"] == "applied" and points.ledger_sum(tree["members"]["b1_member"], "all") == 10
+    statuses = dict(db.session.execute(select(RegistryEvent.event_id, RegistryEvent.status)).all())
+    assert statuses["evt-1-resent"] is EventStatus.DUPLICATE
+
+
 @pytest.mark.parametrize("case", ["wrong_secret", "expired", "future", "no_headers", "tampered_body"])
 def test_bad_signatures_are_refused_and_write_nothing(client, db, tree, connection, case):
     events = [meeting("evt-1", ["M-B1-1"])]
@@ -95,7 +114,7 @@ def test_a_redelivered_event_changes_nothing(client, db, tree, connection):
 def test_one_bad_event_does_not_block_the_batch_and_can_be_retried(runner, client, db, tree, connection):
     events = [
         meeting("evt-1", ["M-B1-1"]),
-        meeting("evt-2", ["M-B1-1", "M-NEW"]),  # an unknown member: nothing of this event is applied
+        meeting("evt-2", ["M-B1-1", "M-NEW"], day="2026-11-06"),  # an unknown member: nothing of it is applied
         {"id": "evt-3", "type": "volunteer.service", "occurred_at": "2026-11-06T09:00:00+08:00",
          "data": {"member": "M-B2-1", "hours": 2.5, "date": "2026-11-06", "title": "社区义诊"}},
         {"id": "evt-4", "type": "no.such.type", "occurred_at": "2026-11-06T09:00:00+08:00", "data": {}},
