@@ -16,7 +16,7 @@ from learning.courses.content import media_folder
 from learning.courses.forms import QuotaForm
 from learning.courses.models import Course, CourseCompletion, Lesson
 from learning.courses.rendering import media_url, render_markdown
-from learning.audit.services import record
+from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
@@ -214,7 +214,7 @@ def compliance_xlsx():
 
     org, period_key = _compliance_args()
     data = services.compliance_xlsx(org, services.subtree_compliance(org, period_key))
-    record("data.exported", actor=current_user, target=f"study-hours:{period_key}", organisation_id=org.id,
+    audit.record("data.exported", actor=current_user, target=f"study-hours:{period_key}", organisation_id=org.id,
            detail={"format": "xlsx"})
     db.session.commit()
     filename = f"compliance-{org.id}-{period_key}.xlsx"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from learning import charts
 from learning.accounts.forms import ConfirmForm
-from learning.audit.services import record
+from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
@@ -166,7 +166,7 @@ def export():
         data, mimetype = rankings_csv(org, period_key), "text/csv; charset=utf-8"
     else:
         abort(404)
-    record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,
+    audit.record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,
            detail={"format": fmt})
     db.session.commit()
     response = make_response(data)

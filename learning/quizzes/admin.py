@@ -95,7 +95,19 @@ def bank_detail(bank_id: int):
                                     .group_by(Question.category).order_by(Question.category)).all()
     return render_template("quizzes/admin_bank.html", bank=bank, pagination=pagination, stats=stats, flag=analysis.flag,
                            categories=categories, q=q, category=category, kind=kind, show=show,
-                           kinds=list(QuestionKind))
+                           kinds=list(QuestionKind), confirm_form=ConfirmForm())
+
+
+@bp.route("/quizzes/banks/<int:bank_id>/contest-only", methods=["POST"])
+@admin_required(Permission.MANAGE_SYSTEM)
+def set_contest_only(bank_id: int):
+    bank = db.session.get(QuestionBank, bank_id) or abort(404)
+    ConfirmForm().validate_on_submit() or abort(400)
+    banks.set_contest_only(bank, request.form.get("contest_only") == "1")
+    db.session.commit()
+    flash(_("Only challenge campaigns draw from this bank now.") if bank.contest_only
+          else _("The daily quiz and course quizzes may draw from this bank again."), "success")
+    return redirect(url_for("quiz_admin.bank_detail", bank_id=bank.id))
 
 
 @bp.route("/quizzes/banks/<int:bank_id>/export.gift")
@@ -216,9 +228,14 @@ def edit_challenge(challenge_id: int | None = None):
 def publish_challenge(challenge_id: int):
     challenge = _challenge_or_404(challenge_id)
     if ConfirmForm().validate_on_submit():
-        challenges.publish(challenge)
-        db.session.commit()
-        flash(_("Published: members below %(org)s see the campaign.", org=challenge.organisation.name), "success")
+        try:
+            challenges.publish(challenge)
+        except QuizError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Published: members below %(org)s see the campaign.", org=challenge.organisation.name), "success")
     return redirect(url_for("quiz_admin.challenge_stats", challenge_id=challenge.id))
 
 

@@ -29,6 +29,7 @@ from learning.quizzes.models import (
     AttemptStatus,
     ChallengeLevel,
     Question,
+    QuestionBank,
     QuestionKind,
     Quiz,
     QuizKind,
@@ -57,6 +58,8 @@ def _pool(quiz: Quiz) -> list[tuple[int, int, QuestionKind]]:
     """(question id, number of answers, kind) of every live question the quiz may draw."""
     query = select(Question.id, Question.tags, Question.answers, Question.kind).where(
         Question.bank_id.in_(quiz.bank_ids or [-1]), Question.retired_at.is_(None))
+    if quiz.kind is not QuizKind.LEVEL:  # contest-only banks never feed practice
+        query = query.join(QuestionBank, QuestionBank.id == Question.bank_id).where(QuestionBank.contest_only.is_(False))
     if quiz.categories:
         query = query.where(Question.category.in_(quiz.categories))
     wanted = set(quiz.tags or [])
@@ -324,18 +327,47 @@ def attempt_view(attempt: Attempt) -> dict:
     }
 
 
+def key_withheld(attempt: Attempt) -> str | None:
+    """Why the review of ``attempt`` does not show the right answers, or None when it does.
+
+    The policy (docs/QUIZZES.md): practice must not hand out the key of questions a live campaign
+    can draw.  The daily quiz shows the key only for the day's first finished attempt (the one that
+    counts); a course quiz once it is passed; a campaign level only after the campaign closes.
+    Every review shows right or wrong and the explanation.
+    """
+    kind = attempt.quiz.kind
+    if kind is QuizKind.LEVEL:
+        challenge = attempt.level.challenge if attempt.level is not None else None
+        if challenge is not None and challenge.ends_at > now():
+            return _("The right answers are shown when the campaign closes.")
+        return None
+    if kind is QuizKind.COURSE:
+        return None if attempt.passed else _("The right answers are shown once you pass this quiz.")
+    first = db.session.scalar(
+        select(Attempt.id).where(Attempt.member_id == attempt.member_id, Attempt.quiz_id == attempt.quiz_id,
+                                 Attempt.local_date == attempt.local_date, Attempt.status != AttemptStatus.OPEN)
+        .order_by(Attempt.finished_at, Attempt.id).limit(1))
+    return None if first == attempt.id else _("Practice: the right answers are shown for the day's first attempt only.")
+
+
 def review_view(attempt: Attempt) -> dict:
-    """After the attempt is finished: the grade, and per question the right answer and explanation."""
+    """After the attempt is finished: the grade, and per question right or wrong, the explanation,
+    and the right answer where the key policy allows (:func:`key_withheld`)."""
     if attempt.status is AttemptStatus.OPEN:
         raise QuizError("not_finished", _("The review is available once the attempt is submitted."))
     view = attempt_view(attempt)
+    withheld = key_withheld(attempt)
     view.update(score=attempt.score, passed=attempt.passed, correct_count=attempt.correct_count,
-                seconds=attempt.seconds, finished_at=attempt.finished_at)
+                seconds=attempt.seconds, finished_at=attempt.finished_at, key_shown=withheld is None,
+                key_note=withheld)
     for entry, item in zip(view["items"], attempt.items):
         q = item.question
         entry["correct"] = bool(item.correct)
         entry["score"] = item.score or 0.0
         entry["explanation"] = q.explanation
+        if withheld is not None:
+            entry["right_answers"], entry["right_choices"], entry["feedback"] = [], [], []
+            continue
         if q.kind is QuestionKind.FILL_BLANK:
             entry["right_answers"] = [a["text"] for a in q.answers if a["weight"] >= 100] or \
                 [a["text"] for a in q.answers if a["weight"] > 0]

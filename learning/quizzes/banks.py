@@ -61,6 +61,11 @@ def create_bank(slug: str, title: str, description: str = "", source: str = "adm
     return bank
 
 
+def set_contest_only(bank: QuestionBank, contest_only: bool) -> None:
+    """Keep a bank for challenge campaigns only (the daily quiz and course quizzes stop drawing it)."""
+    bank.contest_only = contest_only
+
+
 def parse_upload(name: str, text: str) -> tuple[dict, list[ParsedQuestion], list[str]]:
     """Parse one file; errors are "name:line: message" strings, and duplicate keys are errors too."""
     meta, result = parse_file(name, text)
@@ -141,6 +146,7 @@ def import_content(root: str | Path) -> ImportReport:
         title = meta.get("title") or _comment_title(text) or slug
         bank = bank_by_slug(slug) or create_bank(slug, title, meta.get("description", ""), source="file")
         bank.title, bank.description = title, meta.get("description", bank.description)
+        bank.contest_only = bool(meta.get("contest_only", bank.contest_only))
         apply_questions(bank, parsed, retire_missing=True, report=report)
         report.banks.append(slug)
     quizzes_file = root / "quizzes.yaml"

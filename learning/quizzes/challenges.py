@@ -56,6 +56,13 @@ class ChallengeSpec:
     levels: list[LevelSpec] = field(default_factory=list)
 
 
+# What a campaign's organiser may set.  The points a level finally gives are the rule
+# ``challenge_level_passed``'s (per level point, with its daily and period caps per member), which the
+# organisation above sets: a campaign's creator chooses only each level's weight within these bounds.
+MIN_PASS_PERCENT = 60
+MAX_LEVEL_POINTS = 10
+
+
 # -- organising -------------------------------------------------------------------------------
 def _check(spec: ChallengeSpec) -> None:
     if spec.ends_at <= spec.starts_at:
@@ -64,6 +71,25 @@ def _check(spec: ChallengeSpec) -> None:
         raise QuizError("banks", _("Choose at least one question bank."))
     if not spec.levels:
         raise QuizError("levels", _("A campaign needs at least one level."))
+    for position, level in enumerate(spec.levels, start=1):
+        if level.pass_percent < MIN_PASS_PERCENT or level.pass_percent > 100:
+            raise QuizError("pass_mark", _("Level %(n)d: the pass mark must be between %(low)d and 100.",
+                                           n=position, low=MIN_PASS_PERCENT))
+        if not 1 <= level.points <= MAX_LEVEL_POINTS:
+            raise QuizError("level_points", _("Level %(n)d: a level gives 1 to %(most)d points.",
+                                              n=position, most=MAX_LEVEL_POINTS))
+        if level.question_count < 1:
+            raise QuizError("questions", _("Level %(n)d needs at least one question.", n=position))
+
+
+def _check_pools(challenge: Challenge) -> None:
+    """Every level can draw as many different questions as it asks."""
+    for level in challenge.levels:
+        available = len(attempts._pool(level.quiz))
+        if available < level.quiz.question_count:
+            raise QuizError("too_few_questions", _(
+                "%(level)s asks %(n)d questions but its banks hold only %(m)d: add questions or ask fewer.",
+                level=level.title, n=level.quiz.question_count, m=available))
 
 
 def create_challenge(organisation: Organisation, spec: ChallengeSpec, actor=None) -> Challenge:
@@ -127,7 +153,13 @@ def _set_levels(challenge: Challenge, specs: list[LevelSpec]) -> None:
 
 
 def publish(challenge: Challenge) -> None:
+    """Make a draft visible to its members; refused while a level breaks the organiser's bounds."""
     if challenge.status is ChallengeStatus.DRAFT:
+        _check(ChallengeSpec(challenge.title, challenge.description, challenge.starts_at, challenge.ends_at,
+                             challenge.attempts_per_day, challenge.bank_ids,
+                             [LevelSpec(lv.title, lv.quiz.question_count, lv.quiz.pass_percent,
+                                        lv.quiz.seconds_per_question, lv.points) for lv in challenge.levels]))
+        _check_pools(challenge)
         challenge.status = ChallengeStatus.SCHEDULED
         refresh_status(challenge)
 

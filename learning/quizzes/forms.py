@@ -29,11 +29,12 @@ class LevelForm(Form):
     question_count = IntegerField(_l("Questions"), default=5, validators=[
         InputRequired(_l("How many questions?")), NumberRange(min=1, max=50)])
     pass_percent = IntegerField(_l("Pass mark"), default=60, validators=[
-        InputRequired(_l("Enter a pass mark.")), NumberRange(min=0, max=100)])
+        InputRequired(_l("Enter a pass mark.")), NumberRange(min=60, max=100)])
     seconds_per_question = IntegerField(_l("Seconds per question"), default=30, validators=[
         InputRequired(_l("Enter the time per question.")), NumberRange(min=5, max=600)])
-    points = IntegerField(_l("Points"), default=3, validators=[
-        InputRequired(_l("Enter the points.")), NumberRange(min=0, max=100)])
+    points = IntegerField(_l("Points"), default=3, description=_l(
+        "The level's weight, 1 to 10; the points rule of the organisation above decides the points and their caps."),
+        validators=[InputRequired(_l("Enter the points.")), NumberRange(min=1, max=10)])
 
 
 class ChallengeForm(FlaskForm):

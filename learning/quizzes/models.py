@@ -79,6 +79,9 @@ class QuestionBank(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # "file" for content/quizzes imports, "admin" for banks made or uploaded in the admin area.
     source: Mapped[str] = mapped_column(String(10), default="admin")
+    # Drawn only by challenge campaigns, never by the daily quiz or course quizzes (practice that
+    # hands out keys): its questions stay unseen until a campaign uses them.
+    contest_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -60,6 +60,10 @@ class ReviewSchema(AttemptSchema):
     correct_count = fields.Integer()
     seconds = fields.Integer()
     finished_at = fields.DateTime()
+    key_shown = fields.Boolean(metadata={"description": "whether the right answers are included (see key_note)"})
+    key_note = fields.String(allow_none=True, metadata={
+        "description": "why they are not: practice after the day's first attempt, a course quiz not yet passed, "
+                       "or a campaign that has not closed"})
 
 
 class AnswerSchema(Schema):
