@@ -99,6 +99,9 @@ def _init_extensions(app: Flask) -> None:
     from learning.notifications import models as notification_models  # noqa: F401
     from learning.scheduler import models as scheduler_models  # noqa: F401
     from learning.audit import models as audit_models  # noqa: F401
+    from learning.courses import hours as course_hours
+
+    course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

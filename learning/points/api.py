@@ -12,7 +12,10 @@ from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.models import LedgerEntry
+from learning.points.appraisal import appraise
 from learning.points.schemas import (
+    AppraisalArgsSchema,
+    AppraisalPageSchema,
     DisputeRequestSchema,
     DisputeSchema,
     LedgerArgsSchema,
@@ -99,6 +102,32 @@ def ranking(args):
         "tie_break": rankings.TIE_BREAK, "items": items[start:start + args["per_page"]],
         "page": args["page"], "per_page": args["per_page"], "total": len(items),
     }
+
+
+@blp.route("/appraisal", methods=["GET"])
+@auth_required(blp)
+@blp.arguments(AppraisalArgsSchema, location="query")
+@blp.response(200, AppraisalPageSchema)
+@blp.alt_response(404, description="No such organisation in your scope")
+def appraisal(args):
+    """Suggested appraisal grades with each member's study hours against their quota and whether
+    they are eligible for awards (评先评优), for administrators and reviewers in their scope."""
+    scope = scope_for(current_api_account())
+    if args.get("org") is None:
+        org = db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
+    else:
+        org = db.session.get(Organisation, args["org"])
+    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
+        return problem(404, "Not Found", "No such organisation in your scope.")
+    period_key = args.get("period") or periods.current_quarter()
+    rows = appraise(org, period_key)
+    start = (args["page"] - 1) * args["per_page"]
+    items = [{"rank": r.ranking.rank, "id": r.ranking.member_id, "name": r.ranking.name,
+              "organisation": r.ranking.organisation_name, "status": r.ranking.status, "points": r.ranking.points,
+              "grade": r.grade.value if r.grade else None, "eligible": r.eligible, "reason": r.reason,
+              "hours": r.hours} for r in rows[start:start + args["per_page"]]]
+    return {"period": period_key, "org": org.id, "items": items, "page": args["page"], "per_page": args["per_page"],
+            "total": len(rows)}
 
 
 def _ranking_org(account, scope, org_id):

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
 
 from learning.orgs.models import Organisation
+from learning.points import periods
 from learning.points.rankings import MemberRow, member_ranking
 from learning.points.scoring import policy, rank_with_ties
 
@@ -23,24 +28,82 @@ class Grade(str, enum.Enum):
 APPRAISED = ("full", "probationary")
 
 
+@dataclass(frozen=True)
+class StudyHours:
+    """A member's credit hours in the gate's period against their quota there."""
+
+    period_key: str
+    required: Decimal
+    elective: Decimal
+    need_required: Decimal
+    need_elective: Decimal
+
+
+# Study hours come from the courses feature, which registers itself here (points imports no feature).
+HoursProvider = Callable[[list[int], str], dict[int, StudyHours]]
+_hours_provider: HoursProvider | None = None
+
+
+def register_hours_provider(provider: HoursProvider) -> None:
+    global _hours_provider
+    _hours_provider = provider
+
+
+def gate_period(period_key: str) -> str:
+    """The period whose hours decide 评先评优 for an appraisal of ``period_key`` (scoring.yaml's
+    ``eligibility.period``: the quarter or the year it lies in; the current one for all time)."""
+    span = periods.parse(period_key)
+    day = span.ends_on if span.kind != "all" else periods.local_today()
+    if policy().eligibility_period == "year" or span.kind == "year":
+        return periods.year_key(day)
+    return periods.quarter_key(day)
+
+
+def eligibility(hours: StudyHours | None) -> tuple[bool | None, str | None]:
+    """(eligible, the reason when not) under scoring.yaml's ``eligibility`` policy."""
+    if hours is None:
+        return None, None
+    p = policy()
+    missing = []
+    if p.eligibility_required and hours.required < hours.need_required:
+        missing.append(str(_l("required %(got)s of %(need)s hours", got=_hours(hours.required),
+                              need=_hours(hours.need_required))))
+    if p.eligibility_elective and hours.elective < hours.need_elective:
+        missing.append(str(_l("elective %(got)s of %(need)s hours", got=_hours(hours.elective),
+                              need=_hours(hours.need_elective))))
+    if not missing:
+        return True, None
+    return False, str(_l("Study hours of %(period)s not complete: %(missing)s", period=hours.period_key,
+                         missing="；".join(missing)))
+
+
+def _hours(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 @dataclass
 class AppraisalRow:
     ranking: MemberRow
     grade: Grade | None  # None: ranked but not graded (probationary members)
-    eligible: bool | None  # None: study hours are not available yet
+    eligible: bool | None  # None: study hours are not available (no courses feature)
+    hours: StudyHours | None = None
+    reason: str | None = None  # why not eligible
 
 
 def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
     p = policy()
     rows = [r for r in member_ranking(org, period_key) if r.status in APPRAISED]
+    hours = _hours_provider([r.member_id for r in rows], gate_period(period_key)) if _hours_provider else {}
+    gate = {r.member_id: eligibility(hours.get(r.member_id)) for r in rows}
     full = [r for r in rows if r.status == "full"]
     grades: dict[int, Grade] = {}
 
-    # 优秀: whole groups of equal scores, best first, while the total stays within the share.
+    # 优秀: whole groups of equal scores, best first, while the total stays within the share; only
+    # members eligible for awards (the study-hours gate) are suggested.
     allowed = int(len(full) * p.excellent_share)  # exact: the share is a Fraction
     taken = 0
     groups: list[list[MemberRow]] = []
-    for row in full:
+    for row in (r for r in full if gate[r.member_id][0] is not False):
         if groups and groups[-1][0].points == row.points:
             groups[-1].append(row)
         else:
@@ -65,12 +128,5 @@ def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
             grades[row.member_id] = Grade.BASIC
         else:
             grades[row.member_id] = Grade.QUALIFIED
-    return [AppraisalRow(r, grades.get(r.member_id), eligible_for_awards(r)) for r in rows]
-
-
-def eligible_for_awards(row: MemberRow) -> bool | None:
-    """评先评优 needs the period's required study hours; the courses feature provides them.
-
-    Until it exists this answers None, which the pages show as "not yet available".
-    """
-    return None
+    return [AppraisalRow(r, grades.get(r.member_id), gate[r.member_id][0], hours.get(r.member_id), gate[r.member_id][1])
+            for r in rows]

@@ -23,15 +23,19 @@ from learning.points.rankings import branch_ranking, snapshot_for
 
 def _member_header():
     return [_("Rank"), _("Name"), _("Organisation"), _("Status"), _("Points"), _("Percentile"),
-            _("Suggested grade"), _("Eligible for awards")]
+            _("Suggested grade"), _("Eligible for awards"), _("Required hours"), _("Required quota"),
+            _("Elective hours"), _("Elective quota"), _("Why not eligible")]
 
 
 def _member_rows(org: Organisation, period_key: str):
     for row in appraise(org, period_key):
-        r = row.ranking
+        r, h = row.ranking, row.hours
         yield [r.rank, r.name, r.organisation_name, labels.member_status(r.status), r.points, r.percentile,
                labels.grade(row.grade) if r.status == "full" else _("Not graded"),
-               _("Not yet available") if row.eligible is None else (_("Yes") if row.eligible else _("No"))]
+               _("Not yet available") if row.eligible is None else (_("Yes") if row.eligible else _("No")),
+               *((float(h.required), float(h.need_required), float(h.elective), float(h.need_elective)) if h
+                 else ("", "", "", "")),
+               row.reason or ""]
 
 
 def _branch_header():

@@ -90,6 +90,42 @@ class RankingPageSchema(Schema):
     total = fields.Integer()
 
 
+class AppraisalArgsSchema(LedgerArgsSchema):
+    period = fields.String(validate=_check_period)
+    org = fields.Integer(metadata={"description": "Organisation id; default: the top of your scope"})
+
+
+class StudyHoursSchema(Schema):
+    period = fields.String(attribute="period_key", metadata={"description": "the quarter or year whose hours decide"})
+    required = fields.Float()
+    elective = fields.Float()
+    quota_required = fields.Float(attribute="need_required")
+    quota_elective = fields.Float(attribute="need_elective")
+
+
+class AppraisalItemSchema(Schema):
+    rank = fields.Integer()
+    id = fields.Integer()
+    name = fields.String()
+    organisation = fields.String()
+    status = fields.String()
+    points = fields.Integer()
+    grade = fields.String(allow_none=True, metadata={"description": "suggested: excellent, qualified, "
+                                                     "basically_qualified, unqualified; null: not graded"})
+    eligible = fields.Boolean(allow_none=True, metadata={"description": "评先评优: the study-hours gate"})
+    reason = fields.String(allow_none=True, metadata={"description": "why not eligible"})
+    hours = fields.Nested(StudyHoursSchema, allow_none=True)
+
+
+class AppraisalPageSchema(Schema):
+    period = fields.String()
+    org = fields.Integer()
+    items = fields.List(fields.Nested(AppraisalItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
 class DisputeRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=5, max=2000))
 

@@ -21,6 +21,10 @@ class Policy:
     basic_below_percentile: float
     basic_min_members: int
     unqualified_points_below: int
+    # 评先评优: which period's credit hours decide, and which quotas must be met.
+    eligibility_period: str = "quarter"
+    eligibility_required: bool = True
+    eligibility_elective: bool = True
 
 
 @lru_cache(maxsize=4)
@@ -38,6 +42,9 @@ def _load(path: str) -> Policy:
         basic_below_percentile=float(grades["basic_below_percentile"]),
         basic_min_members=int(grades.get("basic_min_members", 10)),
         unqualified_points_below=int(grades["unqualified_points_below"]),
+        eligibility_period=str(data["eligibility"]["period"]),
+        eligibility_required=bool(data["eligibility"]["required"]),
+        eligibility_elective=bool(data["eligibility"]["elective"]),
     )
 
 

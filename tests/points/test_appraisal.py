@@ -11,8 +11,16 @@ from tests.factories import give_points
 
 @pytest.fixture
 def branch(db, tree, rules):
+    """A branch without a study-hours quota, so that every member passes the 评先评优 gate and the
+    grade bands alone decide (the gate: tests/points/test_appraisal_gate.py)."""
+    from decimal import Decimal
+
+    from learning.courses.services import set_quota
+
     c = db.session.get(Organisation, tree["orgs"]["C"])
-    return create_organisation("十二人支部", OrgKind.BRANCH, c)
+    branch = create_organisation("十二人支部", OrgKind.BRANCH, c)
+    set_quota(branch, "quarter", Decimal(0), Decimal(0))
+    return branch
 
 
 def give(member, points, admin):
@@ -40,7 +48,7 @@ def test_grade_bands_for_twelve_full_members(db, tree, branch):
         [Grade.EXCELLENT] * 4 + [Grade.QUALIFIED] * 6 + [Grade.BASIC] * 2
     )
     assert grades["预备"] is None and rows[0].ranking.name == "预备"  # ranked first, not graded
-    assert all(r.eligible is None for r in rows)  # study hours are not available yet
+    assert all(r.eligible is True for r in rows)  # no quota in this branch: everyone passes the gate
 
 
 def test_a_tie_across_the_excellent_boundary_keeps_the_share(db, tree, branch):

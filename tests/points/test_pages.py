@@ -115,7 +115,7 @@ def test_rankings_and_appraisal_are_scoped(client, db, tree, rules):
     assert "王党员" in html and "钱二支" not in html
     assert client.get(f"/admin/points/rankings?org={tree['orgs']['B2']}").status_code == 404
     appraisal = client.get("/admin/points/appraisal").get_data(as_text=True)
-    assert "建议等次" in appraisal and "暂无数据" in appraisal  # study hours are not available yet
+    assert "建议等次" in appraisal and "的学时未完成：必修 0 / 8 学时；选修 0 / 3 学时" in appraisal  # the default quota
     member_client = client.application.test_client()
     login(member_client, "member", PASSWORD)
     assert member_client.get("/admin/points/rankings").status_code == 403
