@@ -39,7 +39,7 @@ def _member_rows(org: Organisation, period_key: str):
 
 
 def _branch_header():
-    return [_("Rank"), _("Branch"), _("Appraised members"), _("Members with points"), _("Participation rate"),
+    return [_("Rank"), _("Branch"), _("Appraised members"), _("Members taking part"), _("Participation rate"),
             _("Points per member"), _("Own points"), _("Score"), _("Stars")]
 
 

@@ -206,6 +206,9 @@ class Snapshot(db.Model):
     checksum: Mapped[str] = mapped_column(String(64))
     member_rows: Mapped[int] = mapped_column(Integer)
     org_rows: Mapped[int] = mapped_column(Integer)
+    # The rules that counted as taking part when it was closed (None: snapshots older than that rule,
+    # where any positive total counted).
+    participation_rules: Mapped[list | None] = mapped_column(JSON)
 
 
 class SnapshotMember(db.Model):
@@ -223,6 +226,8 @@ class SnapshotMember(db.Model):
     status: Mapped[str] = mapped_column(String(24))
     points: Mapped[int] = mapped_column(Integer)
     last_entry_id: Mapped[int] = mapped_column(Integer)
+    # Took part in the period (points by one of scoring.yaml's participation rules).
+    participated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class SnapshotOrg(db.Model):

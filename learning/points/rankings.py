@@ -14,8 +14,8 @@ from learning.extensions import db
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
 from learning.orgs.scoping import in_subtree
 from learning.points import periods
-from learning.points.models import MemberTotal, OrgTotal, Period, Snapshot, SnapshotMember, SnapshotOrg
-from learning.points.scoring import OrgFigures, org_score, policy, rank_with_ties, stars_for
+from learning.points.models import LedgerEntry, MemberTotal, OrgTotal, Period, Snapshot, SnapshotMember, SnapshotOrg
+from learning.points.scoring import OrgFigures, org_score, participation_rule_ids, policy, rank_with_ties, stars_for
 
 # Ties share a rank; for display they are ordered by who reached the score first (the
 # earlier last entry), then by name.
@@ -153,13 +153,10 @@ def subtree_figures(root: Organisation, period_key: str) -> dict[int, OrgFigures
     for org_id, total in earned:
         if org_id in figures:
             figures[org_id].member_points = int(total)
-    positive = (
-        select(MemberTotal.member_id).where(MemberTotal.period_key == period_key)
-        .group_by(MemberTotal.member_id).having(func.sum(MemberTotal.points) > 0)
-    )
+    took_part = participants(period_key)
     active = db.session.execute(
         select(Member.organisation_id, func.count()).join(Member.organisation)
-        .where(in_root, Member.active.is_(True), Member.status.in_(appraised), Member.id.in_(positive))
+        .where(in_root, Member.active.is_(True), Member.status.in_(appraised), Member.id.in_(took_part))
         .group_by(Member.organisation_id)
     )
     for org_id, count in active:
@@ -174,6 +171,18 @@ def subtree_figures(root: Organisation, period_key: str) -> dict[int, OrgFigures
         if org_id in figures:
             figures[org_id].own_points = int(total)
     return roll_up(figures, {o.id: (o.parent_id, o.depth) for o in orgs})
+
+
+def participants(period_key: str, rule_codes: list[str] | None = None):
+    """A subquery of the members who took part in the period: points by a participation rule (net
+    of corrections: an attendance cancelled after a dispute does not count)."""
+    span = periods.parse(period_key)
+    query = select(LedgerEntry.member_id).where(LedgerEntry.rule_id.in_(participation_rule_ids(rule_codes) or [-1]),
+                                                LedgerEntry.member_id.is_not(None))
+    column = {"month": LedgerEntry.month_key, "quarter": LedgerEntry.quarter_key, "year": LedgerEntry.year_key}.get(span.kind)
+    if column is not None:
+        query = query.where(column == span.key)
+    return query.group_by(LedgerEntry.member_id).having(func.sum(LedgerEntry.points) > 0)
 
 
 def roll_up(direct: dict[int, OrgFigures], tree: dict[int, tuple[int | None, int]]) -> dict[int, OrgFigures]:

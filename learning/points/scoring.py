@@ -21,6 +21,8 @@ class Policy:
     basic_below_percentile: float
     basic_min_members: int
     unqualified_points_below: int
+    # The rules whose points make a member count as taking part (participation rate).
+    participation_rules: tuple[str, ...] = ()
     # 评先评优: which period's credit hours decide, and which quotas must be met.
     eligibility_period: str = "quarter"
     eligibility_required: bool = True
@@ -42,6 +44,7 @@ def _load(path: str) -> Policy:
         basic_below_percentile=float(grades["basic_below_percentile"]),
         basic_min_members=int(grades.get("basic_min_members", 10)),
         unqualified_points_below=int(grades["unqualified_points_below"]),
+        participation_rules=tuple(data["participation_rules"]),
         eligibility_period=str(data["eligibility"]["period"]),
         eligibility_required=bool(data["eligibility"]["required"]),
         eligibility_elective=bool(data["eligibility"]["elective"]),
@@ -57,7 +60,7 @@ class OrgFigures:
     """The raw figures of one organisation's subtree for a period."""
 
     member_count: int = 0  # appraised members now in the subtree
-    active_members: int = 0  # of those, members with points earned in the subtree
+    active_members: int = 0  # of those, members who took part (points by a participation rule)
     member_points: int = 0  # members' points earned in the subtree
     own_points: int = 0  # the organisations' own points
     branch_count: int = 0
@@ -75,7 +78,7 @@ class OrgFigures:
 
     @property
     def participation(self) -> float:
-        """Share of appraised members with points, 0–100."""
+        """Share of appraised members who took part, 0–100."""
         return 100.0 * self.active_members / self.member_count if self.member_count else 0.0
 
     @property
@@ -109,3 +112,14 @@ def rank_with_ties(scores: list[float]) -> list[int]:
             current, previous = position, score
         ranks.append(current)
     return ranks
+
+
+def participation_rule_ids(codes: list[str] | None = None) -> list[int]:
+    """Ids of the rules that count as taking part (default: scoring.yaml's ``participation_rules``)."""
+    from sqlalchemy import select
+
+    from learning.extensions import db
+    from learning.points.models import PointRule
+
+    codes = list(policy().participation_rules) if codes is None else codes
+    return list(db.session.scalars(select(PointRule.id).where(PointRule.code.in_(codes or ["-"]))))

@@ -18,7 +18,7 @@ from learning.points import periods
 from learning.points.models import LedgerEntry, Period, Snapshot, SnapshotMember, SnapshotOrg, Subject
 from learning.points.scoring import OrgFigures, org_score, policy, stars_for
 from learning.points.services import PointsError, ensure_period
-from learning.points.rankings import roll_up
+from learning.points.rankings import participants, roll_up
 
 
 @dataclass
@@ -67,7 +67,7 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
 
     checksum, count, max_id = ledger_checksum(span)
     snapshot = Snapshot(period_key=span.key, entry_count=count, max_entry_id=max_id, checksum=checksum,
-                        member_rows=0, org_rows=0)
+                        member_rows=0, org_rows=0, participation_rules=list(policy().participation_rules))
     db.session.add(snapshot)
     db.session.flush()
 
@@ -80,10 +80,11 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     )
     db.session.execute(
         insert(SnapshotMember).from_select(
-            ["snapshot_id", "member_id", "organisation_id", "name", "status", "points", "last_entry_id"],
+            ["snapshot_id", "member_id", "organisation_id", "name", "status", "points", "last_entry_id", "participated"],
             select(
                 literal(snapshot.id), Member.id, Member.organisation_id, Member.name, Member.status,
                 func.coalesce(per_member.c.points, 0), func.coalesce(per_member.c.last, 0),
+                Member.id.in_(participants(span.key, snapshot.participation_rules)),
             )
             .outerjoin(per_member, per_member.c.member_id == Member.id)
             .where(Member.active.is_(True)),
@@ -118,7 +119,7 @@ def _org_rows(snapshot_id: int, span: periods.PeriodSpan) -> list[dict]:
     ).all()
     figures = {o.id: OrgFigures(branch_count=1 if o.kind == OrgKind.BRANCH else 0) for o in orgs}
     for org_id, count, active in db.session.execute(
-        select(SnapshotMember.organisation_id, func.count(), func.sum(case((SnapshotMember.points > 0, 1), else_=0)))
+        select(SnapshotMember.organisation_id, func.count(), func.sum(case((SnapshotMember.participated, 1), else_=0)))
         .where(SnapshotMember.snapshot_id == snapshot_id, SnapshotMember.status.in_(appraised))
         .group_by(SnapshotMember.organisation_id)
     ):
@@ -167,13 +168,20 @@ def verify_snapshot(period_key: str) -> list[str]:
         .where(column == span.key, LedgerEntry.subject == Subject.MEMBER).group_by(LedgerEntry.member_id)
     ).all())
     frozen = db.session.execute(
-        select(SnapshotMember.member_id, SnapshotMember.points).where(SnapshotMember.snapshot_id == snapshot.id)
+        select(SnapshotMember.member_id, SnapshotMember.points, SnapshotMember.participated)
+        .where(SnapshotMember.snapshot_id == snapshot.id)
     ).all()
     if len(frozen) != snapshot.member_rows:
         problems.append(f"member rows: snapshot says {snapshot.member_rows}, table holds {len(frozen)}")
-    for member_id, points in frozen:
+    rules = snapshot.participation_rules
+    took_part = set(db.session.scalars(participants(span.key, rules))) if rules is not None else \
+        {m for m, p in ledger_points.items() if p > 0}  # closed before participation rules: any points
+    for member_id, points, participated in frozen:
         if int(ledger_points.get(member_id, 0)) != points:
             problems.append(f"member {member_id}: snapshot {points}, ledger {int(ledger_points.get(member_id, 0))}")
+        if bool(participated) != (member_id in took_part):
+            problems.append(f"member {member_id}: took part {bool(participated)} in the snapshot, "
+                            f"{member_id in took_part} in the ledger")
     expected = {r["organisation_id"]: r for r in _org_rows(snapshot.id, span)}
     stored = db.session.scalars(select(SnapshotOrg).where(SnapshotOrg.snapshot_id == snapshot.id)).all()
     if len(stored) != snapshot.org_rows:
