@@ -27,8 +27,49 @@ DB_KIND = os.environ.get("LEARNING_TEST_DB", "sqlite")
 PG_URL = os.environ.get("LEARNING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# LEARNING_TEST_CLOCK=2027-01-01T00:30+08:00 runs the whole suite with the clock moved there (and
+# ticking): the suite must pass whatever the date, so no test may assume the real calendar.
+TEST_CLOCK = os.environ.get("LEARNING_TEST_CLOCK", "").strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_clock():
+    if not TEST_CLOCK:
+        yield None
+        return
+    import datetime as _dt
+
+    import time_machine
+
+    with time_machine.travel(_dt.datetime.fromisoformat(TEST_CLOCK), tick=True) as traveller:
+        yield traveller
+
+
 # The console script of this virtualenv, for tests that start `learning …` processes.
 LEARNING = os.path.join(os.path.dirname(sys.executable), "learning")
+
+
+def clock_prefix() -> str:
+    """Python code that puts a child process on this process's clock when a test has moved it
+    (time-machine moves only this process): prepend it to a ``python -c`` script."""
+    from time_machine import escape_hatch
+
+    if not escape_hatch.is_travelling():
+        return ""
+    import datetime as _dt
+
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat()
+    return (f"import datetime as _d, time_machine as _t; "
+            f"_t.travel(_d.datetime.fromisoformat({now!r}), tick=True).start()\n")
+
+
+def learning_command(*args: str) -> list[str]:
+    """The command line of ``learning ARGS`` for a child process, on this process's clock."""
+    prefix = clock_prefix()
+    if not prefix:
+        return [LEARNING, *args]
+    return [sys.executable, "-c", prefix + f"import sys; sys.argv = ['learning', *{list(args)!r}]; "
+            "from learning.cli import main; main()"]
 
 
 def free_port() -> int:

@@ -70,7 +70,7 @@ def build_tree() -> Tree:
     return t
 
 
-def give_points(member, points: int, admin, reason: str = "测试"):
+def give_points(member, points: int, admin, reason: str = "测试", occurred_at=None):
     """Manual points counted at once, straight through ``award`` (for tests about what scores lead
     to; the review of manual points is tested through ``points.manual``)."""
     import uuid
@@ -79,4 +79,4 @@ def give_points(member, points: int, admin, reason: str = "测试"):
 
     code = "manual_bonus" if points > 0 else "manual_deduction"
     return award(code, member=member, source_key=f"manual:{uuid.uuid4().hex}", points=abs(points), reason=reason,
-                 actor=admin)
+                 actor=admin, occurred_at=occurred_at)

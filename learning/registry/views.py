@@ -1,6 +1,9 @@
 """Admin pages of the registry connector: connections (credentials shown once) and the event log."""
 from __future__ import annotations
 
+import os
+import time
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -103,8 +106,6 @@ ROSTER_SUFFIXES = (".csv", ".xlsx")
 def _upload_dir():
     from pathlib import Path
 
-    import time
-
     folder = Path(current_app.instance_path) / "roster_uploads"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():  # checked but never applied: gone after a day
@@ -144,6 +145,7 @@ def roster():
         token = secrets.token_hex(12)
         path = _upload_dir() / f"{token}{suffix}"
         upload.save(path)
+        os.utime(path, (time.time(), time.time()))  # aged by the app's clock, like the clean-up that reads it
         apply = False
     try:
         report = import_roster(path, apply=apply)

@@ -40,7 +40,7 @@ def _branch(db, tree, courses):  # noqa: ARG001 (the shipped courses must exist)
     people = {}
     for name, points in (("甲", 30), ("乙", 20), ("丙", 10), ("丁", 5), ("戊", 3), ("己", 1)):
         people[name] = create_member(name, branch)
-        give_points(people[name], points, admin)
+        give_points(people[name], points, admin, occurred_at=datetime(2026, 11, 5, 2, tzinfo=timezone.utc))
     required = db.session.scalars(sa.select(Course).order_by(Course.id)).all()
     for name, parts in (("乙", [(2, CreditKind.REQUIRED), (1, CreditKind.ELECTIVE)]), ("丙", [(2, CreditKind.REQUIRED)]),
                         ("丁", [(1, CreditKind.REQUIRED), (1, CreditKind.REQUIRED), (1, CreditKind.ELECTIVE)])):

@@ -101,7 +101,8 @@ def test_stars_follow_the_policy(db, tree, rules):
 
 
 # -- closing periods -----------------------------------------------------------------------
-def test_closing_freezes_the_numbers_against_late_entries(db, tree, rules):
+def test_closing_freezes_the_numbers_against_late_entries(db, tree, rules, time_machine):
+    time_machine.move_to(datetime(2026, 11, 20, 2, tzinfo=timezone.utc))  # "today" is in 2026Q4
     give(db, tree, "b1_member", 10, day=at(2026, 8, 3))
     give(db, tree, "b1_secretary", 5, day=at(2026, 9, 3))
     db.session.commit()

@@ -64,19 +64,53 @@ def assert_reveals_nothing(body: dict):
         assert [o["id"] for o in item["options"]] == list("abcdefghij"[:len(item["options"])])
 
 
+def assert_shows_exactly_the_attempt(db, body: dict):
+    """Values, not only keys: every item is the stored one, its options in this attempt's order, and
+    the member's own answers (none for unanswered items)."""
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.token == body["token"]))
+    assert body["status"] == "open" and body["question_count"] == attempt.question_count == len(body["items"])
+    assert body["answered_count"] == sum(1 for i in attempt.items if i.response is not None)
+    assert body["quiz"] == {"slug": attempt.quiz.slug, "title": attempt.quiz.title, "kind": attempt.quiz.kind.value,
+                            "pass_percent": attempt.quiz.pass_percent}
+    for shown, item in zip(body["items"], attempt.items):
+        q = item.question
+        assert (shown["position"], shown["kind"], shown["stem"], shown["stem_after"]) == (
+            item.position, q.kind.value, q.stem, q.stem_after)
+        assert shown["answered"] is (item.response is not None)
+        if q.kind.value == "fill_blank":
+            assert shown["options"] == [] and shown["choices"] == []
+            assert shown["text"] == (item.response[0] if item.response else None)
+            continue
+        texts = [q.answers[i]["text"] for i in item.option_order]
+        if q.kind.value == "true_false":
+            texts = ["正确" if t == "true" else "错误" for t in texts]
+        assert [o["text"] for o in shown["options"]] == texts
+        assert shown["choices"] == [attempts.LETTERS[item.option_order.index(i)] for i in item.response or []]
+        assert shown["text"] is None
+
+
 def test_no_response_before_submission_reveals_an_answer_for_any_question_type(client, db, tree, secret_quiz, clock):
     headers = auth(token_for(client, "member"))
     started = client.post("/api/v1/quizzes/daily/attempts", headers=headers)
     assert started.status_code == 201
     body = started.get_json()
     assert_reveals_nothing(body)
+    assert_shows_exactly_the_attempt(db, body)
+    assert all(i["choices"] == [] and i["text"] is None and not i["answered"] for i in body["items"])
     assert sorted(i["kind"] for i in body["items"]) == ["fill_blank", "multiple", "single", "single", "true_false"]
     token = body["token"]
     for item in body["items"]:
         payload = {"text": "我的答案"} if item["kind"] == "fill_blank" else {"choices": [item["options"][0]["id"]]}
         answered = client.put(f"/api/v1/attempts/{token}/items/{item['position']}", json=payload, headers=headers)
         assert answered.status_code == 200 and set(answered.get_json()) == {"position", "answered_at"}
-        assert_reveals_nothing(client.get(f"/api/v1/attempts/{token}", headers=headers).get_json())
+        assert answered.get_json()["position"] == item["position"]
+        now_shown = client.get(f"/api/v1/attempts/{token}", headers=headers).get_json()
+        assert_reveals_nothing(now_shown)
+        assert_shows_exactly_the_attempt(db, now_shown)
+        mine = next(i for i in now_shown["items"] if i["position"] == item["position"])
+        assert mine["answered"] and (mine["text"] == "我的答案" if item["kind"] == "fill_blank"
+                                     else mine["choices"] == [item["options"][0]["id"]])
     assert client.get(f"/api/v1/attempts/{token}/review", headers=headers).status_code == 409
     listing = client.get("/api/v1/quizzes", headers=headers).get_json()
     assert not any(s in json.dumps(listing, ensure_ascii=False) for s in SECRETS[:4])
@@ -281,3 +315,16 @@ def test_a_course_quiz_needs_the_lessons_allows_three_attempts_and_counts_the_hi
     assert grading.counted_attempt(who.id, quiz).score == 100.0 and grading.quiz_passed(who.id, quiz.slug)
     quiz.grading = quiz.grading.__class__("last")
     assert not grading.quiz_passed(who.id, quiz.slug)
+
+
+def test_a_campaign_level_start_shows_exactly_the_attempt_and_no_answer(client, db, tree, campaign, clock):
+    headers = auth(token_for(client, "member"))
+    started = client.post(f"/api/v1/challenges/{campaign.id}/levels/1/attempts", headers=headers)
+    assert started.status_code == 201
+    body = started.get_json()
+    assert_reveals_nothing(body)
+    assert_shows_exactly_the_attempt(db, body)
+    level = campaign.levels[0]
+    assert body["question_count"] == level.quiz.question_count == 4
+    assert body["remaining_seconds"] == 4 * level.quiz.seconds_per_question  # the server's frozen clock
+    assert body["quiz"]["kind"] == "level" and all(not i["answered"] for i in body["items"])

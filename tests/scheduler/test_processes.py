@@ -16,13 +16,15 @@ from learning.points.models import Snapshot, SnapshotMember
 from learning.points.snapshots import verify_snapshot
 from learning.scheduler.models import JobRun, RunStatus, SchedulerHeartbeat
 from learning.scheduler.services import request_run
-from tests.conftest import LEARNING
+from tests.conftest import clock_prefix, learning_command
 from tests.scheduler.conftest import earn, utc
 
 FAST = "*/3 * * * * *"  # every three seconds: the same slots in both processes
 
 
-def test_two_scheduler_processes_run_each_due_job_once(app, db, tree, rules, client, process_env, processes):
+def test_two_scheduler_processes_run_each_due_job_once(app, db, tree, rules, client, process_env, processes,
+                                                       time_machine):
+    time_machine.move_to(utc(2026, 11, 20, 2))  # 2026Q3 is the one period that has ended and is open
     earn(db, tree, utc(2026, 8, 3, 2), utc(2026, 8, 4, 2))  # 2026Q3 has ended and is not closed
     env = dict(process_env, LEARNING_SCHEDULER_POLL_SECONDS="1", LEARNING_SCHEDULER_HEARTBEAT_SECONDS="1",
                LEARNING_SCHEDULE_CLOSE_PERIODS=FAST, LEARNING_SCHEDULE_REFRESH_CAMPAIGNS=FAST,
@@ -30,7 +32,7 @@ def test_two_scheduler_processes_run_each_due_job_once(app, db, tree, rules, cli
                LEARNING_SCHEDULE_REMIND_BEHIND="off", LEARNING_SCHEDULE_PULL_REGISTRIES="off",
                LEARNING_SCHEDULE_VERIFY_TOTALS="off", LEARNING_SCHEDULE_HOUSEKEEPING="off")
     for _ in range(2):
-        processes.append(subprocess.Popen([LEARNING, "scheduler"], env=env, stdout=subprocess.PIPE,
+        processes.append(subprocess.Popen(learning_command("scheduler"), env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and db.session.scalar(
@@ -94,9 +96,11 @@ KILLER = textwrap.dedent("""
 """)
 
 
-def test_a_killed_period_close_is_completed_by_the_next_run(db, tree, rules, runner, process_env):
+def test_a_killed_period_close_is_completed_by_the_next_run(db, tree, rules, runner, process_env, time_machine):
+    time_machine.move_to(utc(2026, 11, 20, 2))  # 2026Q3 is the one period that has ended and is open
     earn(db, tree, utc(2026, 8, 3, 2), utc(2026, 9, 30, 15, 59))  # the second: 23:59 on 30 September in Shanghai
-    killed = subprocess.run([sys.executable, "-c", KILLER], env=process_env, capture_output=True, text=True, timeout=60)
+    killed = subprocess.run([sys.executable, "-c", clock_prefix() + KILLER], env=process_env, capture_output=True,
+                            text=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert "members frozen" in killed.stdout and "not reached" not in killed.stdout
     # Nothing of the half-made snapshot is left, and its run is still marked running.
