@@ -230,19 +230,25 @@ def lock(account_id: int):
     return _back_to(target)
 
 
-@bp.route("/admin/accounts/<int:account_id>/roles/<int:grant_id>/revoke", methods=["POST"])
-@login_required
-def revoke_role(account_id: int, grant_id: int):
-    target = _administered(account_id)
+def _change_roles(target: Account, change, done: str):
+    """Run one role change on ``target``; a refusal is flashed and writes nothing."""
     try:
-        administration.revoke_role(current_user, target, grant_id)
-    except administration.AdministrationError as exc:
+        change()
+    except (administration.AdministrationError, services.AccountError) as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
     else:
         db.session.commit()
-        flash(_("The role has been taken away; the account has been signed out."), "success")
+        flash(done, "success")
     return _back_to(target)
+
+
+@bp.route("/admin/accounts/<int:account_id>/roles/<int:grant_id>/revoke", methods=["POST"])
+@login_required
+def revoke_role(account_id: int, grant_id: int):
+    target = _administered(account_id)
+    return _change_roles(target, lambda: administration.revoke_role(current_user, target, grant_id),
+                         _("The role has been taken away; the account has been signed out."))
 
 
 @bp.route("/admin/accounts/<int:account_id>/roles", methods=["POST"])
@@ -250,18 +256,11 @@ def revoke_role(account_id: int, grant_id: int):
 def add_role(account_id: int):
     target = _administered(account_id)
     role_value, org_value = request.form.get("role", ""), request.form.get("organisation", "")
-    if role_value not in {r.value for r in Role} or (org_value and not org_value.isdigit()):
+    if role_value not in {r.value for r in Role} or (org_value and (not org_value.isdigit() or len(org_value) > 9)):
         abort(400)
     organisation = db.session.get(Organisation, int(org_value)) if org_value else None
-    try:
-        administration.add_role(current_user, target, Role(role_value), organisation)
-    except (administration.AdministrationError, services.AccountError) as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        db.session.commit()
-        flash(_("The role has been granted."), "success")
-    return _back_to(target)
+    return _change_roles(target, lambda: administration.add_role(current_user, target, Role(role_value), organisation),
+                         _("The role has been granted."))
 
 
 def _no_store(html: str):

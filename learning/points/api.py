@@ -112,12 +112,8 @@ def ranking(args):
 def appraisal(args):
     """Suggested appraisal grades with each member's study hours against their quota and whether
     they are eligible for awards (评先评优), for administrators and reviewers in their scope."""
-    scope = scope_for(current_api_account())
-    if args.get("org") is None:
-        org = db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
-    else:
-        org = db.session.get(Organisation, args["org"])
-    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
+    org = _scores_org(scope_for(current_api_account()), args.get("org"))
+    if org is None:
         return problem(404, "Not Found", "No such organisation in your scope.")
     period_key = args.get("period") or periods.current_quarter()
     rows = appraise(org, period_key)
@@ -130,17 +126,21 @@ def appraisal(args):
             "total": len(rows)}
 
 
-def _ranking_org(account, scope, org_id):
+def _scores_org(scope, org_id):
+    """The organisation ``org_id`` if the caller may see its scores, or the top of their scope."""
     if org_id is None:
-        root = db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
-        if root is not None:
-            return root
-        return _own_branch(account)
+        return db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
     org = db.session.get(Organisation, org_id)
-    if scope.can_org(Permission.VIEW_SCORES, org):
+    return org if scope.can_org(Permission.VIEW_SCORES, org) else None
+
+
+def _ranking_org(account, scope, org_id):
+    """:func:`_scores_org`, or for a member without that permission their own branch."""
+    org = _scores_org(scope, org_id)
+    if org is not None:
         return org
     own = _own_branch(account)
-    return org if own is not None and org is not None and org.id == own.id else None
+    return own if own is not None and (org_id is None or org_id == own.id) else None
 
 
 def _own_branch(account):

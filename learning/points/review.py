@@ -21,6 +21,13 @@ bp.add_app_template_global(manual.credit, "manual_credit")
 bp.add_app_template_global(manual.status_name, "manual_status")
 
 
+def _flash_errors(*fields) -> None:
+    """A decision form posted from a list page: its field errors go back to that page as messages."""
+    for field in fields:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
+
+
 @bp.route("/admin/members/<int:member_id>/points", methods=["GET", "POST"])
 @admin_required(Permission.MANAGE_MEMBERS)
 def manual_entry(member_id: int):
@@ -67,9 +74,7 @@ def decide(manual_id: int):
         abort(404)
     form = ManualDecisionForm()
     if not form.validate_on_submit():
-        for field in (form.decision, form.note):
-            for error in field.errors:
-                flash(f"{field.label.text}: {error}", "error")
+        _flash_errors(form.decision, form.note)
         return redirect(url_for("points_review.approvals"))
     try:
         manual.decide(item, reviewer=current_user, approve=form.decision.data == "approve", note=form.note.data)
@@ -108,9 +113,7 @@ def resolve_dispute(dispute_id: int):
     member_or_404(current_user, item.member_id, Permission.MANAGE_MEMBERS)
     form = ResolveDisputeForm()
     if not form.validate_on_submit():
-        for field in (form.decision, form.resolution):
-            for error in field.errors:
-                flash(f"{field.label.text}: {error}", "error")
+        _flash_errors(form.decision, form.resolution)
         return redirect(url_for("points_review.disputes"))
     try:
         dispute_services.resolve_dispute(item, actor=current_user, accept=form.decision.data == "accept",

@@ -57,3 +57,41 @@ def test_a_secretary_reads_the_appraisal_view(page, activity):
     assert "钱二支" not in page.content()
     assert page.locator("#branch-stars tbody tr").count() == 1
     screenshot(page, "secretary-appraisal")
+
+
+def test_a_large_bonus_waits_for_the_org_admin_and_the_member_sees_who_gave_and_approved_it(
+        page, browser, live_server, activity, tree):
+    member_id = tree["members"]["b1_member"]
+    log_in(page, "secretary")
+    page.wait_for_url("**/")
+    page.goto(f"/admin/members/{member_id}/points")
+    page.get_by_label("积分", exact=True).fill("15")
+    page.get_by_label("原因").fill("抗洪抢险突击队队员")
+    page.get_by_role("button", name="记录").click()
+    assert "需要另一位管理员复核" in page.get_by_role("status").inner_text()
+    assert page.locator("td", has_text="待复核").count() == 1
+    screenshot(page, "secretary-bonus-pending")
+
+    admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", base_url=live_server)
+    desk = admin.new_page()
+    log_in(desk, "orgadmin")
+    desk.wait_for_url("**/")
+    desk.goto("/admin/points/approvals")
+    card = desk.locator("section.card", has_text="抗洪抢险突击队队员")
+    assert "李书记 给分" in card.inner_text()
+    card.get_by_label("通过：积分计入").check()
+    card.get_by_role("button", name="提交处理").click()
+    assert desk.get_by_role("status").inner_text() == "已通过：积分已计入。"
+    assert "没有待复核的积分" in desk.content()
+    screenshot(desk, "orgadmin-approvals")
+    admin.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", base_url=live_server)
+    mine = phone.new_page()
+    log_in(mine, "member")
+    mine.wait_for_url("**/")
+    mine.goto("/points")
+    bonus = mine.locator("#ledger .ledger-row", has_text="加分")
+    assert bonus.locator(".ledger-points").inner_text() == "+15"
+    assert "李书记 给分，冯管理 复核" in bonus.inner_text()
+    phone.close()
