@@ -1,13 +1,11 @@
 """learning: micro-courses, quizzes, challenge campaigns and points for Party members."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from flask import Flask, render_template, request, session
+from flask import Flask, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
 from learning.config import REPO_ROOT, Config, normalise_database_url
 from learning import extensions as ext
@@ -39,9 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
     from learning import logs
 
     logs.init_app(app)
+    from learning import web
+
+    web.init_app(app)  # bounded URL converters before any route; error pages; security headers
     _init_extensions(app)
     _register_blueprints(app)
-    _register_error_handlers(app)
     _register_template_helpers(app)
 
     from learning.cli import register_commands
@@ -146,72 +146,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(scheduler_bp)
     app.register_blueprint(audit_bp)
     app.before_request(enforce_password_change)
-
-
-def _register_error_handlers(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFError
-
-    from learning.api.problems import problem, problem_from_http_exception
-
-    def wants_problem_json() -> bool:
-        return request.path.startswith(("/api/", "/registry/"))
-
-    def scim_error(status: int, detail: str):
-        """SCIM clients read RFC 7644 error bodies, not problem+json."""
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
-        return app.response_class(json.dumps(body), status=status, mimetype="application/scim+json")
-
-    @app.errorhandler(HTTPException)
-    def handle_http_exception(error: HTTPException):
-        if request.path.startswith("/scim/"):
-            return scim_error(error.code or 500, error.description or error.name)
-        if wants_problem_json():
-            return problem_from_http_exception(error)
-        if isinstance(error, CSRFError):
-            app.logger.warning("CSRF refused: %s", error.description)
-            message = _("This form has expired or did not come from this site. Reload the page and try again.")
-            return render_template("errors/error.html", code=400, title=_("Form expired"), message=message), 400
-        titles = {
-            400: _("Bad request"),
-            403: _("Not allowed"),
-            404: _("Page not found"),
-            405: _("Method not allowed"),
-            413: _("Upload too large"),
-            429: _("Too many attempts"),
-        }
-        messages = {
-            403: _("Your account does not have access to this page."),
-            404: _("This page does not exist or is outside the organisations you may see."),
-            429: _("Too many attempts in a short time. Wait a few minutes and try again."),
-        }
-        code = error.code or 500
-        return (
-            render_template(
-                "errors/error.html",
-                code=code,
-                title=titles.get(code, _("Something went wrong")),
-                message=messages.get(code, _("The request could not be completed.")),
-            ),
-            code,
-        )
-
-    @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        ext.db.session.rollback()
-        if request.path.startswith("/scim/"):
-            return scim_error(500, "An unexpected error occurred; it has been logged.")
-        if wants_problem_json():
-            return problem(500, "Internal Server Error", _("An unexpected error occurred; it has been logged."))
-        return (
-            render_template(
-                "errors/error.html",
-                code=500,
-                title=_("Something went wrong"),
-                message=_("An unexpected error occurred; it has been logged."),
-            ),
-            500,
-        )
 
 
 def _register_template_helpers(app: Flask) -> None:

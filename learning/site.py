@@ -28,9 +28,10 @@ def home():
     )
 
 
-@bp.route("/lang/<code>")
+@bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
-    """Remember the chosen language in the session (and on the account when logged in)."""
+    """Remember the chosen language in the session (and on the account when logged in): a change of
+    state, so only by POST with the form's CSRF token (a link or an image cannot switch it)."""
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
         if current_user.is_authenticated:

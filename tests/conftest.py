@@ -221,6 +221,12 @@ def csrf_token(client, path: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def switch_language(client, code: str):
+    """Choose a language as the footer's button does: a POST with the page's CSRF token."""
+    page = "/account" if client.get("/account").status_code == 200 else "/login"
+    return client.post(f"/lang/{code}", data={"csrf_token": csrf_token(client, page)})
+
+
 def login(client, username: str, password: str, *, follow=False):
     token = csrf_token(client, "/login")
     return client.post(

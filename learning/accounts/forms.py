@@ -40,9 +40,3 @@ class AccountCreateForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[Optional()])
     submit = SubmitField(_l("Create account"))
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form for POST buttons: only the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

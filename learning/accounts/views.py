@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from learning import labels
 from learning.accounts import administration, services, sessions
-from learning.accounts.forms import AccountCreateForm, ConfirmForm, EmailForm, LoginForm, PasswordChangeForm
+from learning.accounts.forms import AccountCreateForm, EmailForm, LoginForm, PasswordChangeForm
+from learning.web import ConfirmForm, bounded_int
 from learning.accounts.models import ORG_ROLES, Account, Role
 from learning.extensions import db
 from learning.notifications.services import email_enabled
@@ -23,10 +24,10 @@ bp = Blueprint("accounts", __name__)
 def load_user(session_id: str) -> Account | None:
     """Session ids carry a fragment of the password hash, so changing a password
     (or an administrator resetting it) ends every other session of the account."""
-    account_id, _sep, _stamp = session_id.partition(".")
-    if not account_id.isdigit():
+    account_id = bounded_int(session_id.partition(".")[0])
+    if account_id is None:
         return None
-    account = db.session.get(Account, int(account_id))
+    account = db.session.get(Account, account_id)
     if account is None or account.get_id() != session_id or not sessions.is_live(account.id):
         return None
     return account
@@ -256,9 +257,10 @@ def revoke_role(account_id: int, grant_id: int):
 def add_role(account_id: int):
     target = _administered(account_id)
     role_value, org_value = request.form.get("role", ""), request.form.get("organisation", "")
-    if role_value not in {r.value for r in Role} or (org_value and (not org_value.isdigit() or len(org_value) > 9)):
+    org_id = bounded_int(org_value) if org_value else None
+    if role_value not in {r.value for r in Role} or (org_value and org_id is None):
         abort(400)
-    organisation = db.session.get(Organisation, int(org_value)) if org_value else None
+    organisation = db.session.get(Organisation, org_id) if org_id else None
     return _change_roles(target, lambda: administration.add_role(current_user, target, Role(role_value), organisation),
                          _("The role has been granted."))
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from learning.audit.services import ACTIONS, entries
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission, scope_for
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, page_arg
 from learning.points import periods
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.courses import editing, services
 from learning.courses.forms import AssignmentForm, CourseForm, LessonForm
 from learning.courses.models import Course, CourseAssignment, Lesson
@@ -15,7 +15,7 @@ from learning.courses.rendering import render_markdown
 from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.orgs.views import admin_required
+from learning.web import admin_required
 
 bp = Blueprint("course_admin", __name__, url_prefix="/admin/courses")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from learning.api.fields import Count
 
 from learning.points.schemas import PeriodArgsSchema
 
@@ -55,10 +56,10 @@ class SessionSchema(Schema):
 class HeartbeatSchema(Schema):
     """What a heartbeat may say.  Anything else (a duration, a score) is refused with 422."""
 
-    seq = fields.Integer(required=True, strict=True, metadata={"description": "1, 2, 3 … per session"})
+    seq = Count(required=True, strict=True, metadata={"description": "1, 2, 3 … per session"})
     visible = fields.Boolean(load_default=True)
     playing = fields.Boolean(load_default=None, allow_none=True)
-    position = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    position = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86_400),
                             metadata={"description": "media position in seconds"})
 
 

@@ -20,7 +20,7 @@ from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.orgs.views import admin_required
+from learning.web import admin_required, id_arg
 from learning.points import periods
 from learning.quizzes import services as quiz_services
 
@@ -157,7 +157,7 @@ def _period_choices() -> list[str]:
 
 def _compliance_args():
     scope = scope_for(current_user)
-    org_id = request.args.get("org", type=int)
+    org_id = id_arg("org")
     if org_id is None:
         root = db.session.scalar(scope.roots(Permission.VIEW_MEMBERS).order_by(Organisation.path).limit(1))
         if root is None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.extensions import db
 from learning.notifications import services
 from learning.orgs import queries as org_queries
-from learning.orgs.views import page_arg
+from learning.web import page_arg
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

@@ -1,5 +1,6 @@
 """marshmallow schemas of the organisations API."""
 from marshmallow import Schema, fields, validate
+from learning.api.fields import Id, Page, PerPage
 
 from learning.orgs.models import MemberStatus
 
@@ -32,16 +33,16 @@ class MemberSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = Page()
+    per_page = PerPage()
 
 
 class OrgListArgsSchema(PageArgsSchema):
-    parent = fields.Integer(metadata={"description": "List the children of this organisation; default: the top of your scope."})
+    parent = Id(metadata={"description": "List the children of this organisation; default: the top of your scope."})
 
 
 class MemberListArgsSchema(PageArgsSchema):
-    org = fields.Integer(metadata={"description": "Only members in this organisation's subtree."})
+    org = Id(metadata={"description": "Only members in this organisation's subtree."})
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of a name, or an exact registry id."})
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
     include_inactive = fields.Boolean(load_default=False)

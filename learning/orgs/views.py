@@ -1,14 +1,12 @@
 """The admin area's organisation tree and member pages, always within the viewer's scope."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from learning.accounts import administration
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm, admin_required, id_arg, page_arg
 from learning.accounts.models import Account
 from learning.extensions import db
 from learning.orgs import queries
@@ -17,28 +15,6 @@ from learning.orgs.scoping import Permission, member_or_404, org_or_404, scope_f
 from learning.orgs.services import summarise_siblings
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin")
-
-
-def admin_required(permission: Permission = Permission.VIEW_MEMBERS):
-    """Only accounts that hold ``permission`` somewhere may open the page."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapper(*args, **kwargs):
-            if not scope_for(current_user).has_any(permission):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def page_arg() -> int:
-    """The ?page= of a list, 1 for anything that is not a positive number."""
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
 
 
 @bp.route("/")
@@ -96,10 +72,8 @@ def _breadcrumbs(org: Organisation) -> list[Organisation]:
 @admin_required()
 def members():
     scope = scope_for(current_user)
-    org = None
-    org_arg = request.args.get("org", "")
-    if org_arg.isdigit():
-        org = org_or_404(current_user, int(org_arg))
+    org_id = id_arg("org")
+    org = org_or_404(current_user, org_id) if org_id is not None else None
     q = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "")
     if status not in {s.value for s in MemberStatus}:

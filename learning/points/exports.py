@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from learning import labels
 from learning.db import utcnow
+from learning.spreadsheet import safe, safe_row
 from learning.orgs.models import Organisation
 from learning.points import periods
 from learning.points.appraisal import appraise
@@ -79,7 +80,7 @@ def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
     members.title = _("Members")
     branches = workbook.create_sheet(_("Branches"))
     manual_sheet = workbook.create_sheet(_("Bonuses and deductions"))
-    title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
+    title = safe(_("%(org)s · %(period)s rankings", org=org.name, period=period_key))
     note = provenance(period_key)
     for sheet, header, rows in (
         (members, _member_header(), _member_rows(org, period_key)),
@@ -96,7 +97,7 @@ def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
             cell.fill = PatternFill("solid", fgColor="B71C1C")
             cell.alignment = Alignment(horizontal="center")
         for row in rows:
-            sheet.append(row)
+            sheet.append(safe_row(row))
         sheet.freeze_panes = "A5"
         for index, width in enumerate([8, 14, 28, 12, 10, 10, 12, 12, 8], start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
@@ -111,5 +112,5 @@ def rankings_csv(org: Organisation, period_key: str) -> bytes:
     writer = csv.writer(stream)
     writer.writerow(["# " + provenance(period_key)])
     writer.writerow(_member_header())
-    writer.writerows(_member_rows(org, period_key))
+    writer.writerows(safe_row(row) for row in _member_rows(org, period_key))
     return ("\ufeff" + stream.getvalue()).encode("utf-8")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission, member_or_404, scope_for
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, page_arg
 from learning.points import disputes as dispute_services
 from learning.points import manual, queries
 from learning.points.forms import ManualDecisionForm, ManualEntryForm, ResolveDisputeForm

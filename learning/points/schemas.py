@@ -1,5 +1,6 @@
 """marshmallow schemas of the points API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
+from learning.api.fields import Id, Page, PerPage
 
 from learning.points import periods
 
@@ -48,8 +49,8 @@ class LedgerEntrySchema(Schema):
 
 
 class LedgerArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = Page()
+    per_page = PerPage()
 
 
 class LedgerPageSchema(Schema):
@@ -62,7 +63,7 @@ class LedgerPageSchema(Schema):
 
 class RankingArgsSchema(LedgerArgsSchema):
     period = fields.String(validate=_check_period)
-    org = fields.Integer(metadata={"description": "Organisation id; default: the top of your scope (your branch for members)"})
+    org = Id(metadata={"description": "Organisation id; default: the top of your scope (your branch for members)"})
     kind = fields.String(load_default="member", validate=validate.OneOf(["member", "org"]))
     status = fields.String(validate=validate.OneOf(["full", "probationary", "activist", "candidate"]))
 
@@ -92,7 +93,7 @@ class RankingPageSchema(Schema):
 
 class AppraisalArgsSchema(LedgerArgsSchema):
     period = fields.String(validate=_check_period)
-    org = fields.Integer(metadata={"description": "Organisation id; default: the top of your scope"})
+    org = Id(metadata={"description": "Organisation id; default: the top of your scope"})
 
 
 class StudyHoursSchema(Schema):

@@ -8,13 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from learning import charts
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, id_arg, page_arg
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.appraisal import appraise
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
@@ -88,9 +88,9 @@ def dispute(entry_id: int):
 # -- rankings and appraisal ---------------------------------------------------------------
 def _scoped_org(permission: Permission) -> Organisation:
     """The organisation named by ?org=, or the first root of the viewer's scope."""
-    org_arg = request.args.get("org", "")
-    if org_arg.isdigit():
-        return org_or_404(current_user, int(org_arg), permission)
+    org_id = id_arg("org")
+    if org_id is not None:
+        return org_or_404(current_user, org_id, permission)
     root = db.session.scalar(scope_for(current_user).roots(permission).order_by(Organisation.path).limit(1))
     if root is None:
         abort(403)

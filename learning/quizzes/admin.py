@@ -10,12 +10,12 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from learning import charts
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.extensions import db
 from learning.orgs.models import Organisation, OrgKind
 from learning.orgs.queries import paginate
 from learning.orgs.scoping import Permission, scope_for
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, page_arg
 from learning.points import periods
 from learning.quizzes import analysis, banks, challenges
 from learning.quizzes.attempts import QuizError

@@ -7,6 +7,7 @@ explanations or question ids until :class:`ReviewSchema`, after submission.
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from learning.api.fields import Page
 
 
 class OptionSchema(Schema):
@@ -130,7 +131,7 @@ class QuizListSchema(Schema):
 class BoardArgsSchema(Schema):
     board = fields.String(load_default="members", validate=validate.OneOf(["members", "branches"]))
     sort = fields.String(load_default="levels", validate=validate.OneOf(["levels", "participation", "score"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = Page()
 
 
 class MemberRowSchema(Schema):

@@ -10,6 +10,15 @@ class EventSchema(Schema):
 
 
 class BatchSchema(Schema):
+    """The envelope only: each event is checked on its own (:class:`EventSchema`), so that one bad
+    event is refused with its error while the rest of the batch is applied."""
+
+    events = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class BatchDocSchema(Schema):
+    """What a batch looks like, for the OpenAPI document."""
+
     events = fields.List(fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=1000))
 
 

@@ -74,6 +74,7 @@ from learning.db import utcnow
 from learning.extensions import csrf, db, limiter
 from learning.orgs import services as orgs
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
+from learning.web import bounded_int
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -203,9 +204,10 @@ def _reference_id(value: Any, what: str) -> int:
     """``Groups/12``, ``https://host/scim/v2/Groups/12`` or ``12`` → 12."""
     text = str(value or "").strip().rstrip("/")
     head, _, last = text.rpartition("/")
-    if not last.isdigit() or (head and not head.endswith("Groups")):
+    org_id = bounded_int(last)
+    if org_id is None or (head and not head.endswith("Groups")):
         raise InvalidValueException(detail=f"{what} must reference a Group, such as Groups/12; got {text!r}")
-    return int(last)
+    return org_id
 
 
 def _active_org(org_id: int, what: str) -> Organisation:
@@ -365,13 +367,15 @@ class DatabaseStorage(ScimStorage):
         return resource
 
     def _member(self, resource_id: Any) -> Member:
-        member = db.session.get(Member, int(resource_id)) if str(resource_id).isdigit() else None
+        member_id = bounded_int(str(resource_id))
+        member = db.session.get(Member, member_id) if member_id is not None else None
         if member is None or member.deprovisioned_at is not None:
             raise NotFoundException(detail=f"User {resource_id} not found")
         return member
 
     def _org(self, resource_id: Any) -> Organisation:
-        org = db.session.get(Organisation, int(resource_id)) if str(resource_id).isdigit() else None
+        org_id = bounded_int(str(resource_id))
+        org = db.session.get(Organisation, org_id) if org_id is not None else None
         if org is None or not org.active:
             raise NotFoundException(detail=f"Group {resource_id} not found")
         return org

@@ -115,7 +115,7 @@ def authenticate(timestamp: str | None, signature: str | None, body: bytes, now:
 @dataclass
 class EventResult:
     event_id: str
-    status: str  # applied, failed, duplicate
+    status: str  # applied, failed, duplicate, refused (malformed: not stored)
     detail: str | None = None
 
 

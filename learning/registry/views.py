@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, page_arg
 from learning.registry import services
 from learning.registry.models import EventStatus, RegistryConnection, RegistryEvent
 

@@ -5,11 +5,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from learning.accounts.forms import ConfirmForm
+from learning.web import ConfirmForm
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission
-from learning.orgs.views import admin_required, page_arg
+from learning.web import admin_required, page_arg
 from learning.scheduler import services
 from learning.scheduler.jobs import JOBS
 from learning.scheduler.models import JobRun, RunStatus

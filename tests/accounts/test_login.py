@@ -1,7 +1,7 @@
 """Logging in and out, the login rate limit, CSRF, and password changes over HTTP."""
 from learning.accounts.models import Account
 from learning.orgs.models import Member
-from tests.conftest import csrf_token, login
+from tests.conftest import switch_language, csrf_token, login
 from tests.factories import PASSWORD
 
 
@@ -129,16 +129,16 @@ def test_a_temporary_password_must_be_changed_first(client, db, tree):
 
 def test_english_can_be_chosen(client, tree):
     login(client, "member", PASSWORD)
-    client.get("/lang/en")
+    switch_language(client, "en")
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in html and "Log out" in html
-    client.get("/lang/zh_Hans_CN")
+    switch_language(client, "zh_Hans_CN")
     assert "退出" in client.get("/").get_data(as_text=True)
 
 
 def test_the_language_choice_stays_with_the_account(app, client, db, tree):
     login(client, "member", PASSWORD)
-    client.get("/lang/en")
+    switch_language(client, "en")
     fresh = app.test_client()
     login(fresh, "member", PASSWORD)
     assert '<html lang="en">' in fresh.get("/").get_data(as_text=True)

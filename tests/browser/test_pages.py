@@ -56,6 +56,6 @@ def test_a_branch_secretary_sees_only_their_branch(page, tree):
 def test_switching_to_english(page, tree):
     log_in(page, "member")
     page.wait_for_url("**/")
-    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="English").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Hello, 王党员"
     assert page.locator("html").get_attribute("lang") == "en"

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from learning.notifications.models import Notification
 from learning.scheduler.models import RunStatus
 from learning.scheduler.services import run_job
-from tests.conftest import csrf_token, free_port, login
+from tests.conftest import switch_language, csrf_token, free_port, login
 from tests.factories import PASSWORD
 from tests.scheduler.conftest import utc
 
@@ -71,7 +71,7 @@ def test_a_member_behind_reads_the_reminder_and_marks_it_read(client, db, tree, 
 def test_english_readers_get_it_in_english(client, db, tree, rules):
     remind()
     login(client, "member", PASSWORD)
-    client.get("/lang/en")
+    switch_language(client, "en")
     page = client.get("/notifications/").get_data(as_text=True)
     assert "Study hours reminder" in page and "You still need 8 required and 3 elective credit hours" in page
 

@@ -182,14 +182,25 @@ def test_members_and_organisations_follow_the_registry(client, db, tree, connect
     assert (member.status.value, member.active, member.organisation.active) == ("probationary", False, False)
 
 
-def test_a_malformed_batch_is_refused_whole(client, db, tree, connection):
-    bad = post(client, connection, [meeting("evt-1", ["M-B1-1"]), {"type": "meeting.held"}])
-    assert bad.status_code == 422 and "events.1.id" in bad.get_json()["errors"]
-    naive = post(client, connection, [{**meeting("evt-1", ["M-B1-1"]), "occurred_at": "2026-11-05T10:00:00"}])
-    assert naive.status_code == 422
-    not_json = post(client, connection, None, body=b"events=1")
-    assert not_json.status_code == 400
-    assert counts(db) == (0, 0)
+def test_a_malformed_event_is_refused_on_its_own_and_the_rest_is_applied(client, db, tree, connection):
+    results = post(client, connection, [
+        meeting("evt-1", ["M-B1-1"]),
+        {"type": "meeting.held"},  # no id, no time
+        {**meeting("evt-naive", ["M-B1-1"], day="2026-11-06"), "occurred_at": "2026-11-06T10:00:00"},
+        meeting("evt-\u0000nul", ["M-G1-1"], day="2026-11-07"),  # NUL: PostgreSQL cannot store it
+        meeting("evt-3", ["M-G1-1"], day="2026-11-08"),
+        "not an object",
+    ]).get_json()["results"]
+    assert [(r["id"], r["status"]) for r in results] == [
+        ("evt-1", "applied"), (None, "refused"), ("evt-naive", "refused"), ("evt-\\x00nul", "refused"),
+        ("evt-3", "applied"), (None, "refused")]
+    assert "id" in results[1]["detail"] and "occurred_at" in results[2]["detail"]
+    assert "control characters" in results[3]["detail"]
+    assert counts(db) == (2, 4)  # two events stored: two attendances, and B1 held each meeting on schedule
+    # What is not a batch at all is refused whole.
+    assert post(client, connection, {"events": "x"}, body=json.dumps({"events": "x"}).encode()).status_code == 422
+    assert post(client, connection, None, body=b"events=1").status_code == 400
+    assert counts(db) == (2, 4)
 
 
 def test_ten_threads_posting_the_same_batch_give_each_point_once(app, db, tree, connection):

@@ -1,0 +1,80 @@
+"""The web layer every feature's pages share: access decorators, bounded arguments, the bare
+confirmation form, error pages and security headers.  Features' views import from here; nothing
+here imports a feature's views.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+# PostgreSQL's integer columns are 32-bit: every id, page or position from outside is bounded here.
+INT_MAX = 2**31 - 1
+PAGE_MAX = 100_000
+
+
+def admin_required(permission=None):
+    """Only accounts that hold ``permission`` (default: viewing members) somewhere may open the page."""
+    from learning.orgs.scoping import Permission, scope_for
+
+    permission = permission or Permission.VIEW_MEMBERS
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not scope_for(current_user).has_any(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def bounded_int(value: str | None, *, low: int = 1, high: int = INT_MAX) -> int | None:
+    """``value`` as an int within [low, high], or None for anything else (letters, signs, 25 digits)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > len(str(high)):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def id_arg(name: str) -> int | None:
+    """An optional id in the query string: None when absent or empty, 404 when it is not an id the
+    database could hold (letters, a sign, 2^31 or more)."""
+    raw = request.args.get(name, "")
+    if not raw.strip():
+        return None
+    value = bounded_int(raw)
+    if value is None:
+        abort(404)
+    return value
+
+
+def page_arg() -> int:
+    """The ?page= of a list: 1 for anything that is not a page number."""
+    return bounded_int(request.args.get("page", "1"), high=PAGE_MAX) or 1
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST buttons: only the CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+def init_app(app) -> None:
+    """Bounded URL converters (before any route is added), error pages and security headers."""
+    from learning.web import converters, errors, inputs, security
+
+    converters.init_app(app)
+    errors.init_app(app)
+    inputs.init_app(app)
+    security.init_app(app)

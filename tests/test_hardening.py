@@ -1,0 +1,150 @@
+"""Bad input gets a clear 4xx and writes nothing; exports cannot carry formulas; security headers.
+
+Run on both databases: PostgreSQL's integers are 32-bit and its text cannot hold NUL, which SQLite
+never shows.
+"""
+import csv
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from learning.orgs.models import Member, Organisation
+from learning.orgs.services import create_member
+from learning.points import services as points
+from learning.points.models import Dispute
+from tests.api.test_api import auth, token_for
+from tests.conftest import csrf_token, login
+from tests.courses.conftest import courses  # noqa: F401  (the shipped courses)
+from tests.factories import PASSWORD
+
+BIG = 2**31  # one past PostgreSQL's integer
+
+
+# -- integers out of range ---------------------------------------------------------------------
+@pytest.mark.parametrize("path", [f"/api/v1/orgs/{BIG}", "/api/v1/orgs/8885598875222", f"/api/v1/members/{BIG}",
+                                  f"/api/v1/courses/{BIG}", f"/api/v1/challenges/{BIG}"])
+def test_an_api_id_past_32_bits_is_a_404_problem(client, tree, path):
+    response = client.get(path, headers=auth(token_for(client, "root")))
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("query", ["org=-6683970519", f"org={BIG}", "page=" + "9" * 25, "per_page=1000"])
+def test_an_api_query_past_its_bounds_is_a_422_with_the_field(client, tree, query):
+    response = client.get(f"/api/v1/members?{query}", headers=auth(token_for(client, "root")))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert query.split("=")[0] in response.get_json()["errors"]
+
+
+def test_admin_pages_answer_404_for_ids_past_32_bits_and_ignore_silly_pages(client, tree):
+    login(client, "root", PASSWORD)
+    for path in (f"/admin/members/{BIG}", f"/admin/points/rankings?org={BIG}", f"/admin/members?org={BIG}",
+                 f"/admin/study?org={BIG}", "/admin/points/rankings?org=-3", f"/admin/orgs/{BIG}"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "页面不存在" in response.get_data(as_text=True)
+    assert client.get("/admin/members?page=" + "9" * 25).status_code == 200
+
+
+def test_a_heartbeat_with_a_sequence_past_32_bits_is_refused(client, db, tree, rules, courses):
+    from learning.courses.models import Lesson
+
+    lesson = db.session.scalar(sa.select(Lesson).order_by(Lesson.id))
+    headers = auth(token_for(client, "member"))
+    session = client.post(f"/api/v1/lessons/{lesson.id}/sessions", headers=headers).get_json()
+    response = client.post(f"/api/v1/study-sessions/{session['token']}/heartbeats", headers=headers,
+                           json={"seq": BIG, "visible": True})
+    assert response.status_code == 422 and "seq" in response.get_json()["errors"]
+    answer = client.put(f"/api/v1/attempts/x/items/{BIG}", headers=headers, json={"choices": ["a"]})
+    assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+
+
+# -- NUL and control characters -------------------------------------------------------------------
+def test_nul_and_control_characters_are_refused_before_any_query(client, db, tree, rules):
+    headers = auth(token_for(client, "member"))
+    search = client.get("/api/v1/courses?q=%08%00", headers=headers)
+    assert search.status_code == 400 and search.mimetype == "application/problem+json"
+    assert "q" in search.get_json()["detail"]
+    assert client.get("/api/v1/attempts/%00", headers=headers).status_code == 404
+    token = client.post("/api/v1/auth/token", json={"username": "member\u0000", "password": PASSWORD})
+    assert token.status_code == 400 and "body.username" in token.get_json()["detail"]
+    login(client, "member", PASSWORD)
+    assert client.get("/courses/certificates/%00").status_code == 404
+    page = client.get("/admin/members?q=%00")
+    assert page.status_code in (400, 403)
+
+    # A dispute reason with control characters: refused, nothing stored (page and API).
+    entry = points.award("meeting_attended", member=db.session.get(Member, tree["members"]["b1_member"]),
+                         source_key="m").entry
+    db.session.commit()
+    refused = client.post(f"/points/entries/{entry.id}/dispute",
+                          data={"csrf_token": csrf_token(client, "/points"), "reason": "分数\x07不对\x1b[31m"})
+    assert refused.status_code == 400 and "字段 reason 含有不允许的字符" in refused.get_data(as_text=True)
+    api = client.post(f"/api/v1/ledger/{entry.id}/disputes", headers=headers, json={"reason": "分数不对\u0000"})
+    assert api.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Dispute)) == 0
+
+
+# -- formula injection ------------------------------------------------------------------------------
+EVIL = ['=HYPERLINK("http://evil.example/","点我")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0"]
+
+
+def test_exports_neutralise_formulas(client, db, tree, rules):
+    branch = db.session.get(Organisation, tree["orgs"]["B1"])
+    for i, name in enumerate(EVIL):
+        member = create_member(name, branch, external_id=f"=EVIL{i}")
+        points.award("meeting_attended", member=member, source_key=f"evil:{i}")
+    db.session.commit()
+    login(client, "orgadmin", PASSWORD)
+    org = tree["orgs"]["GB"]
+
+    rows = list(csv.reader(io.StringIO(client.get(f"/admin/points/export?org={org}&period=all&format=csv")
+                                       .data.decode("utf-8-sig"))))
+    names = [row[1] for row in rows[2:]]
+    assert {f"'{name}" for name in EVIL} <= set(names)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+    book = load_workbook(io.BytesIO(client.get(f"/admin/points/export?org={org}&period=all&format=xlsx").data))
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not any(c.data_type == "f" for c in cells)
+    assert {f"'{name}" for name in EVIL} <= {c.value for c in cells}
+
+    study = load_workbook(io.BytesIO(client.get(f"/admin/study.xlsx?org={org}").data))
+    values = [c for row in study.active.iter_rows() for c in row if c.value is not None]
+    assert not any(c.data_type == "f" for c in values)
+    assert "'=EVIL0" in {c.value for c in values} and f"'{EVIL[0]}" in {c.value for c in values}
+
+
+# -- security headers, no inline script -----------------------------------------------------------
+def test_every_page_carries_the_security_headers_and_no_inline_script(client, tree, rules):
+    login(client, "secretary", PASSWORD)
+    for path in ("/", "/points", "/admin/members", "/account", "/courses/", "/quizzes/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "Strict-Transport-Security" not in response.headers  # plain http in the tests
+        html = response.get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path  # every script is a file
+        assert not re.search(r"\son[a-z]+=", html), path  # no inline event handler
+    static = client.get("/static/js/app.js")
+    assert static.status_code == 200 and static.headers.get("Cache-Control") != "no-store"
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_the_language_changes_only_by_post_with_the_form_token(client, tree):
+    login(client, "member", PASSWORD)
+    assert client.get("/lang/en").status_code == 405
+    assert client.post("/lang/en").status_code == 400  # no CSRF token
+    assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
+    client.post("/lang/en", data={"csrf_token": csrf_token(client, "/account")})
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
