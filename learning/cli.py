@@ -314,8 +314,9 @@ def pull_command(name, apply, force):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that writes nothing).")
 @click.option("--keep-missing", is_flag=True, help="Do not deactivate members missing from the file.")
+@click.option("--force", is_flag=True, help="Apply even if it deactivates more than a tenth of the members.")
 @with_appcontext
-def import_command(path, apply, keep_missing):
+def import_command(path, apply, keep_missing, force):
     """Import a roster (CSV or XLSX with Chinese headers): a dry run unless --apply."""
     import time
 
@@ -323,7 +324,7 @@ def import_command(path, apply, keep_missing):
 
     started = time.perf_counter()
     try:
-        report = import_roster(path, apply=apply, deactivate_missing=not keep_missing)
+        report = import_roster(path, apply=apply, deactivate_missing=not keep_missing, force=force)
     except RosterError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in report.problems[:200]:
@@ -338,6 +339,9 @@ def import_command(path, apply, keep_missing):
     )
     if report.problems:
         raise click.ClickException("nothing was written: fix the rows above and run again")
+    if apply and not report.applied and report.too_many_leavers:
+        raise click.ClickException(f"nothing was written: {report.too_many_leavers}; check the file, "
+                                   "then run it again with --force")
 
 
 # -- content ----------------------------------------------------------------------------------

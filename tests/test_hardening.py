@@ -148,3 +148,67 @@ def test_the_language_changes_only_by_post_with_the_form_token(client, tree):
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
     client.post("/lang/en", data={"csrf_token": csrf_token(client, "/account")})
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+# -- uploads: content, not the name -------------------------------------------------------------------
+def test_a_roster_xlsx_that_is_not_a_workbook_is_a_clear_error(runner, client, db, tree, tmp_path):
+    fake = tmp_path / "roster.xlsx"
+    fake.write_bytes(b"<html>not a workbook</html>")
+    result = runner.invoke(args=["registry", "import", str(fake)])
+    assert result.exit_code == 1 and "not an Excel workbook" in result.output
+    login(client, "root", PASSWORD)
+    response = client.post("/admin/registry/roster", data={
+        "csrf_token": csrf_token(client, "/admin/registry/roster"),
+        "file": (io.BytesIO(b"PK-not-really"), "roster.xlsx")}, content_type="multipart/form-data",
+        follow_redirects=True)
+    assert response.status_code == 200 and "not an Excel workbook" in response.get_data(as_text=True)
+
+
+def test_an_html_file_named_mp3_is_not_stored_as_audio(client, db, tree, app, tmp_path):
+    from learning.courses.models import Course, Lesson
+    from tests.courses.test_admin import wav_bytes
+
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    login(client, "root", PASSWORD)
+    token = csrf_token(client, "/admin/courses/new")
+    client.post("/admin/courses/new", data={"csrf_token": token, "title": "上传检查", "credit_hours": "1",
+                                            "credit_kind": "elective"})
+    course = db.session.scalar(sa.select(Course))
+    url = f"/admin/courses/{course.id}/lessons/new"
+    token = csrf_token(client, url)
+    for body, name in ((b"<html><script>alert(1)</script></html>", "talk.mp3"), (wav_bytes(), "talk.mp3"),
+                       (b"<html></html>", "clip.mp4")):
+        refused = client.post(url, data={"csrf_token": token, "title": "录音", "kind": "audio",
+                                         "media": (io.BytesIO(body), name)}, content_type="multipart/form-data")
+        assert "不是" in refused.get_data(as_text=True) and name.rsplit(".")[1].upper() in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 0
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").iterdir())
+
+
+# -- the roster import guard ---------------------------------------------------------------------------
+def test_a_roster_that_would_deactivate_most_members_needs_forcing(runner, client, db, tree, tmp_path):
+    branch = db.session.get(Organisation, tree["orgs"]["B1"])
+    for i in range(30):
+        create_member(f"党员{i}", branch, external_id=f"R-{i}")
+    db.session.commit()
+    active = db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True)))
+    two_rows = tmp_path / "members.csv"
+    two_rows.write_text("党员编号,姓名,所在党组织编号,人员类别\nR-0,党员0,B1,正式党员\nR-1,党员1,B1,正式党员\n",
+                        encoding="utf-8")
+    refused = runner.invoke(args=["registry", "import", str(two_rows), "--apply"])
+    assert refused.exit_code == 1 and f"deactivate {active - 2} of {active} active members" in refused.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True))) == active
+
+    login(client, "root", PASSWORD)
+    token = csrf_token(client, "/admin/registry/roster")
+    checked = client.post("/admin/registry/roster", data={"csrf_token": token, "file": (io.BytesIO(
+        two_rows.read_bytes()), "members.csv")}, content_type="multipart/form-data").get_data(as_text=True)
+    assert 'id="too-many-leavers"' in checked and 'name="force"' in checked
+    upload = checked.split('name="upload" value="')[1].split('"')[0]
+    again = client.post("/admin/registry/roster", data={"csrf_token": token, "upload": upload}).get_data(as_text=True)
+    assert 'id="too-many-leavers"' in again  # not applied without the box ticked
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True))) == active
+    client.post("/admin/registry/roster", data={"csrf_token": token, "upload": upload, "force": "1"})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True))) == 2

@@ -48,6 +48,23 @@ CREDIT_WORDS = {"required": CreditKind.REQUIRED, "elective": CreditKind.ELECTIVE
 MEDIA_SUFFIXES = {".mp3": "audio", ".m4a": "audio", ".wav": "audio", ".ogg": "audio", ".oga": "audio",
                   ".mp4": "video", ".webm": "video"}
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
+
+
+def media_matches(suffix: str, data: bytes) -> bool:
+    """Whether the file's first bytes are what its name says (an HTML page named .mp3 is not audio)."""
+    head = data[:16]
+    suffix = suffix.lower()
+    if suffix == ".mp3":
+        return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    if suffix in (".m4a", ".mp4"):
+        return head[4:8] == b"ftyp"
+    if suffix == ".wav":
+        return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+    if suffix in (".ogg", ".oga"):
+        return head.startswith(b"OggS")
+    if suffix == ".webm":
+        return head.startswith(b"\x1a\x45\xdf\xa3")
+    return False
 CHARS_PER_MINUTE = 300  # reading speed used when a text lesson names no minimum
 
 
@@ -208,6 +225,8 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
             if media_file.stat().st_size > MAX_MEDIA_BYTES:
                 raise ContentError(rel, lines["media"], "media", "is larger than 200 MB")
             media_bytes = media_file.read_bytes()
+            if not media_matches(media_file.suffix, media_bytes):
+                raise ContentError(rel, lines["media"], "media", f"is not a {media_file.suffix[1:].upper()} file")
             if media_file.suffix.lower() == ".wav":
                 try:
                     media_seconds = wav_seconds(media_bytes)

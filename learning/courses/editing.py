@@ -12,6 +12,7 @@ from learning.courses.content import (
     MAX_MEDIA_BYTES,
     MEDIA_SUFFIXES,
     default_min_seconds,
+    media_matches,
     min_seconds_fits,
     store_media,
     wav_seconds,
@@ -66,6 +67,8 @@ def save_lesson(course: Course, lesson: Lesson | None, *, title: str, kind: str,
                 raise CourseError(_("A media file is one of %(types)s.", types=", ".join(MEDIA_SUFFIXES)))
             if len(media_bytes) > MAX_MEDIA_BYTES:
                 raise CourseError(_("the media file is larger than 200 MB"))
+            if not media_matches(suffix, media_bytes):
+                raise CourseError(_("The file is not a %(type)s file, whatever its name says.", type=suffix[1:].upper()))
             if suffix == ".wav":
                 try:
                     media_seconds = wav_seconds(media_bytes)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from learning.db import utcnow
 from learning.extensions import db
@@ -54,6 +54,26 @@ class Report:
     unchanged: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     applied: bool = False
+    # Set when the file would deactivate too many members to apply without being forced.
+    too_many_leavers: str | None = None
+
+
+# A roster or a pull that would deactivate more than a tenth of the active members (and more than
+# a handful) is refused unless forced: an empty, truncated or wrong file must not empty the tree.
+SAFE_DEACTIVATION_SHARE = 0.10
+SAFE_DEACTIVATION_FLOOR = 5
+
+
+def active_members() -> int:
+    return db.session.scalar(select(func.count(Member.id)).where(Member.active.is_(True))) or 0
+
+
+def deactivation_refusal(deactivating: int, active: int) -> str | None:
+    """Why deactivating ``deactivating`` of ``active`` members (counted before) at once needs
+    forcing, or None when it does not."""
+    if deactivating > max(SAFE_DEACTIVATION_FLOOR, SAFE_DEACTIVATION_SHARE * active):
+        return f"it would deactivate {deactivating} of {active} active members"
+    return None
 
 
 def read_rows(path: str | Path, content: bytes | None = None) -> list[dict[str, str]]:
@@ -61,10 +81,15 @@ def read_rows(path: str | Path, content: bytes | None = None) -> list[dict[str, 
     name = str(path).lower()
     data = content if content is not None else Path(path).read_bytes()
     if name.endswith(".xlsx"):
+        import zipfile
+
         from openpyxl import load_workbook
 
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        rows = list(sheet.iter_rows(values_only=True))
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+            rows = list(sheet.iter_rows(values_only=True))
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            raise RosterError("the file is not an Excel workbook (.xlsx): save it again from Excel or WPS") from None
         if not rows:
             return []
         header = [str(h).strip() if h is not None else "" for h in rows[0]]
@@ -95,10 +120,13 @@ def _cell(value) -> str:
 
 
 def import_roster(path: str | Path, *, apply: bool = False, deactivate_missing: bool = True,
-                  content: bytes | None = None) -> Report:
+                  content: bytes | None = None, force: bool = False) -> Report:
+    """Dry-run or apply a roster file.  A member file that would deactivate more than a tenth of the
+    active members is not applied unless ``force`` (``report.too_many_leavers`` says why)."""
     rows = read_rows(path, content)
     if not rows:
         raise RosterError("the file has no rows")
+    active = active_members()
     headers = set(rows[0])
     if set(ORG_COLUMNS) - {"联合党支部"} <= headers:
         report = reconcile_organisations(rows, apply)
@@ -109,7 +137,9 @@ def import_roster(path: str | Path, *, apply: bool = False, deactivate_missing: 
             "unknown columns: an organisation roster needs 组织编号, 组织名称, 组织类别, 上级组织编号; "
             "a member roster needs 党员编号, 姓名, 所在党组织编号, 人员类别"
         )
-    if apply and not report.problems:
+    if report.kind == "members" and report.deactivated:
+        report.too_many_leavers = deactivation_refusal(len(report.deactivated), active)
+    if apply and not report.problems and (force or not report.too_many_leavers):
         db.session.commit()
         report.applied = True
     else:

@@ -21,15 +21,12 @@ from sqlalchemy import func, select
 
 from learning.db import utcnow
 from learning.extensions import db
-from learning.orgs.models import Member
 from learning.registry import roster
 from learning.registry import scim
 from learning.registry.models import RegistryConnection, SyncRun, SyncStatus
 
 PAGE_SIZE = 200
 DETAIL_LIMIT = 100
-SAFE_DEACTIVATION_SHARE = 0.10
-SAFE_DEACTIVATION_FLOOR = 5  # a handful of leavers never needs forcing
 # The roster import's Chinese words, by the SCIM value.
 KIND_LABELS = {kind.value: label for label, kind in roster.ORG_KINDS.items()}
 STATUS_LABELS = {status.value: label for label, status in roster.STATUSES.items()}
@@ -121,7 +118,7 @@ def pull(connection: RegistryConnection, *, apply: bool = False, force: bool = F
         client = (client_factory or http_client)(connection)
         groups, users = fetch_all(client, "Group"), fetch_all(client, "User")
         org_rows, member_rows = roster_rows(groups, users)
-        active = db.session.scalar(select(func.count(Member.id)).where(Member.active.is_(True))) or 0
+        active = roster.active_members()
         # Organisations first (flushed, so members can name new ones), then members, then one
         # commit or one rollback for both.
         org_report = roster.reconcile_organisations(org_rows, apply)
@@ -131,11 +128,8 @@ def pull(connection: RegistryConnection, *, apply: bool = False, force: bool = F
         deactivating = len(member_report.deactivated) if member_report else 0
         if problems:
             status, error = SyncStatus.FAILED, f"{problems} problems in the registry's data; nothing was applied"
-        elif deactivating > max(SAFE_DEACTIVATION_FLOOR, SAFE_DEACTIVATION_SHARE * active) and not force:
-            status, error = SyncStatus.FAILED, (
-                f"the pull would deactivate {deactivating} of {active} active members; "
-                "check the registry, then run it with force"
-            )
+        elif deactivating and not force and (refusal := roster.deactivation_refusal(deactivating, active)):
+            status, error = SyncStatus.FAILED, f"the pull: {refusal}; check the registry, then run it with force"
         if apply and status == SyncStatus.SUCCEEDED:
             db.session.commit()
         else:

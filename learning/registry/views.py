@@ -148,7 +148,7 @@ def roster():
         os.utime(path, (time.time(), time.time()))  # aged by the app's clock, like the clean-up that reads it
         apply = False
     try:
-        report = import_roster(path, apply=apply)
+        report = import_roster(path, apply=apply, force=apply and request.form.get("force") == "1")
     except RosterError as exc:
         path.unlink(missing_ok=True)
         flash(str(exc), "error")
