@@ -212,3 +212,34 @@ def test_a_roster_that_would_deactivate_most_members_needs_forcing(runner, clien
     client.post("/admin/registry/roster", data={"csrf_token": token, "upload": upload, "force": "1"})
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True))) == 2
+
+
+# -- failed logins: per address and account, and per account -------------------------------------------
+def _token_from(client, address, username, password):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_other_peoples_failures_behind_one_nat_do_not_lock_out_a_correct_password(client, tree):
+    for _ in range(8):
+        _token_from(client, "10.9.0.1", "member", "wrong-password1")
+    assert _token_from(client, "10.9.0.1", "member", PASSWORD).status_code == 429  # that account from there
+    assert _token_from(client, "10.9.0.1", "secretary", PASSWORD).status_code == 201  # a colleague behind the NAT
+
+
+def test_guessing_one_account_from_many_addresses_is_stopped(client, tree):
+    answers = [_token_from(client, f"10.8.0.{i // 5}", "member", f"wrong-{i}").status_code for i in range(50)]
+    assert answers.count(401) == 20 and answers[20:] == [429] * 30  # the account's 20 an hour
+    refused = _token_from(client, "10.8.9.9", "member", PASSWORD)
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 3000 < wait <= 3600  # the hour's window, not a made-up figure
+
+
+def test_retry_after_is_the_real_wait(app, client, tree, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "5 per minute;30 per hour")  # the production default
+    for _ in range(5):
+        _token_from(client, "10.7.0.1", "member", "wrong-password1")
+    paused = _token_from(client, "10.7.0.1", "member", "wrong-password1")
+    assert paused.status_code == 429
+    assert 1 <= int(paused.headers["Retry-After"]) <= 60  # the minute's limit ran out, not the hour's

@@ -24,10 +24,10 @@ def create_token(payload):
     While the account has a temporary password (`must_change_password`), the token has the scope
     `password_change`: it is good for an hour and only for `POST /api/v1/me/password`; every other
     operation answers 403 with the code `password_change_required`."""
-    services.check_login_not_paused(request.remote_addr)
+    services.check_login_not_paused(request.remote_addr, payload["username"])
     account = services.authenticate(payload["username"], payload["password"])
     if account is None:
-        services.count_failed_login(request.remote_addr)
+        services.count_failed_login(request.remote_addr, payload["username"])
         return problem(401, _("Wrong username or password"), _("Check the username and password and try again."))
     issued = services.issue_token(account, payload["device_name"])
     services.record_login(account)

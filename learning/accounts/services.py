@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import secrets
 from dataclasses import dataclass
@@ -39,30 +40,43 @@ class AccountError(ValueError):
 
 
 def login_rate_limit() -> str:
-    """The failed-login limit of the web form and the token endpoint (one setting for both)."""
+    """The failed-login limit per address and username, of the web form and the token endpoint."""
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _login_limits():
+def _limit_keys(address: str | None, username: str | None):
+    """The counters a failed login uses: (address, username), so that a correct password from a
+    shared (NAT) address is not paused by other people's failures; and the username alone, so that
+    guessing one account's password from many addresses is stopped too."""
     from limits import parse_many
 
-    return parse_many(login_rate_limit())
+    name = (username or "").strip().lower()[:64]
+    return [(f"{address or '-'}|{name}", parse_many(login_rate_limit())),
+            (f"account|{name}", parse_many(current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]))]
 
 
-def _paused(key: str) -> None:
-    reset = max(limiter.limiter.get_window_stats(limit, "failed-login", key).reset_time for limit in _login_limits())
-    raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
+def _paused(keys) -> None:
+    """429 with the real wait: until the first exhausted limit lets a new attempt through."""
+    now, waits = time.time(), []
+    for key, limits in keys:
+        for limit in limits:
+            stats = limiter.limiter.get_window_stats(limit, "failed-login", key)
+            if stats.remaining <= 0:
+                waits.append(stats.reset_time - now)
+    raise TooManyRequests(retry_after=max(1, math.ceil(max(waits))) if waits else 1)
 
 
-def check_login_not_paused(key: str) -> None:
-    """Refuse (429) a login from ``key`` (the client's address) that has used up its failures."""
-    if current_app.config["RATELIMIT_ENABLED"] and not all(
-            limiter.limiter.test(limit, "failed-login", key) for limit in _login_limits()):
-        _paused(key)
+def check_login_not_paused(address: str | None, username: str | None) -> None:
+    """Refuse (429) a login for ``username`` from ``address`` while either counter is used up."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    keys = _limit_keys(address, username)
+    if not all(limiter.limiter.test(limit, "failed-login", key) for key, limits in keys for limit in limits):
+        _paused(keys)
 
 
-def count_failed_login(key: str) -> None:
-    """Count one failed login from ``key``; 429 when it is over the limit.
+def count_failed_login(address: str | None, username: str | None) -> None:
+    """Count one failed login; 429 when it is over a limit.
 
     Checked and counted in one atomic step of the limiter's storage (Redis when several workers
     share it): a check before and a count after would let a burst of parallel attempts through
@@ -70,9 +84,10 @@ def count_failed_login(key: str) -> None:
     """
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    counted = [limiter.limiter.hit(limit, "failed-login", key) for limit in _login_limits()]
+    keys = _limit_keys(address, username)
+    counted = [limiter.limiter.hit(limit, "failed-login", key) for key, limits in keys for limit in limits]
     if not all(counted):
-        _paused(key)
+        _paused(keys)
 
 
 def password_problem(password: str) -> str | None:

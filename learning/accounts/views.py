@@ -64,11 +64,11 @@ def login():
     form = LoginForm()
     error = None
     if request.method == "POST":
-        services.check_login_not_paused(request.remote_addr)
+        services.check_login_not_paused(request.remote_addr, request.form.get("username"))
     if form.validate_on_submit():
         account = services.authenticate(form.username.data, form.password.data)
         if account is None:
-            services.count_failed_login(request.remote_addr)
+            services.count_failed_login(request.remote_addr, form.username.data)
             error = _("Wrong username or password. After several failed attempts, logging in is paused for a few minutes.")
         else:
             session.clear()  # a fresh session on login: no fixation
