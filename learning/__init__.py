@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(Config.from_env(instance_path).as_dict())
     app.config.update(config or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _set_time_limits(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
 
     if app.config["TRUSTED_PROXIES"]:
@@ -48,6 +49,20 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _set_time_limits(app: Flask) -> None:
+    """statement_timeout and lock_timeout on every PostgreSQL connection (web or job limits)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    job = app.config.get("DB_ROLE") == "job"
+    statement = app.config["DB_JOB_STATEMENT_TIMEOUT_MS" if job else "DB_STATEMENT_TIMEOUT_MS"]
+    lock = app.config["DB_JOB_LOCK_TIMEOUT_MS" if job else "DB_LOCK_TIMEOUT_MS"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("options", f"-c statement_timeout={int(statement)} -c lock_timeout={int(lock)}")
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _default_instance_path() -> Path:

@@ -12,7 +12,7 @@ from learning.extensions import db
 def _create_app(*_args, **_kwargs):
     from learning import create_app
 
-    return create_app()
+    return create_app({"DB_ROLE": "job"})  # commands and the scheduler: the longer database limits
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)

@@ -73,6 +73,13 @@ class Config:
             "pool_size": int(_env("DB_POOL_SIZE", "10")),
             "max_overflow": int(_env("DB_MAX_OVERFLOW", "10")),
         }
+        # PostgreSQL time limits: a web request waits seconds, not minutes, for a lock or a query;
+        # jobs and commands (``learning …``) may take longer.  0 turns a limit off.
+        self.DB_STATEMENT_TIMEOUT_MS = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
+        self.DB_LOCK_TIMEOUT_MS = int(_env("DB_LOCK_TIMEOUT_MS", "5000"))
+        self.DB_JOB_STATEMENT_TIMEOUT_MS = int(_env("DB_JOB_STATEMENT_TIMEOUT_MS", "900000"))
+        self.DB_JOB_LOCK_TIMEOUT_MS = int(_env("DB_JOB_LOCK_TIMEOUT_MS", "60000"))
+        self.DB_ROLE = "web"  # "job" for the command line and the scheduler
         secret = _env("SECRET_KEY")
         self.SECRET_KEY = secret or load_or_create_secret_key(instance_path)
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")

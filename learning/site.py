@@ -53,10 +53,34 @@ def healthz():
     return jsonify(status="ok")
 
 
+def migration_head() -> str:
+    """The newest migration this code ships (read once per process)."""
+    head = current_app.extensions.get("learning_migration_head")
+    if head is None:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory(current_app.extensions["migrate"].directory).get_current_head()
+        current_app.extensions["learning_migration_head"] = head
+    return head
+
+
+def schema_state() -> str:
+    """"ok" when the database is at the migration head; else what is wrong with it."""
+    from alembic.migration import MigrationContext
+
+    current = MigrationContext.configure(db.session.connection()).get_current_heads()
+    if not current:
+        return "not migrated: run `learning db upgrade`"
+    head = migration_head()
+    if head not in current:
+        return f"at {', '.join(current)}, the code needs {head}: run `learning db upgrade`"
+    return "ok"
+
+
 @bp.route("/readyz")
 @csrf.exempt
 def readyz():
-    """Ready: the database answers and a scheduler has beaten recently.  ``?only=database`` leaves
+    """Ready: the database answers at the migration head and a scheduler has beaten recently.  ``?only=database`` leaves
     the scheduler out (for a load balancer: web nodes can serve while the scheduler restarts)."""
     from learning.scheduler.services import last_beat, scheduler_alive
 
@@ -64,10 +88,13 @@ def readyz():
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
+        checks["schema"] = schema_state()
     except Exception as exc:  # any driver error means not ready
         current_app.logger.warning("readiness check failed: %s", exc)
         db.session.rollback()
         return jsonify(status="unavailable", checks={"database": "unreachable"}), 503
+    if checks["schema"] != "ok":
+        ready = False
     if request.args.get("only") != "database":
         beat_at = last_beat()
         if scheduler_alive():

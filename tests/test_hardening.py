@@ -243,3 +243,67 @@ def test_retry_after_is_the_real_wait(app, client, tree, monkeypatch):
     paused = _token_from(client, "10.7.0.1", "member", "wrong-password1")
     assert paused.status_code == 429
     assert 1 <= int(paused.headers["Retry-After"]) <= 60  # the minute's limit ran out, not the hour's
+
+
+# -- database faults -------------------------------------------------------------------------------------
+def test_readyz_is_503_json_on_an_unmigrated_or_unreachable_database(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from learning import create_app
+
+    empty = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}", "INSTANCE_PATH": str(tmp_path),
+                        "SECRET_KEY": "x"})
+    response = empty.test_client().get("/readyz?only=database")
+    assert response.status_code == 503 and response.mimetype == "application/json"
+    assert response.get_json()["checks"]["schema"].startswith("not migrated")
+    with empty.app_context():
+        upgrade()
+        downgrade(revision="-1")
+    behind = empty.test_client().get("/readyz?only=database").get_json()
+    assert behind["status"] == "unavailable" and "the code needs" in behind["checks"]["schema"]
+    with empty.app_context():
+        upgrade()
+    assert empty.test_client().get("/readyz?only=database").status_code == 200
+
+    gone = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://postgres@127.0.0.1:1/none", "INSTANCE_PATH": str(tmp_path),
+                       "SECRET_KEY": "x", "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+                       "WTF_CSRF_ENABLED": False})
+    down = gone.test_client().get("/readyz")
+    assert down.status_code == 503 and down.get_json() == {"status": "unavailable", "checks": {"database": "unreachable"}}
+    page = gone.test_client().post("/login", data={"username": "member", "password": PASSWORD})
+    assert page.status_code == 503 and "数据库繁忙或无法连接" in page.get_data(as_text=True)
+    api = gone.test_client().post("/api/v1/auth/token", json={"username": "member", "password": PASSWORD})
+    assert api.status_code == 503 and api.mimetype == "application/problem+json" and api.headers["Retry-After"] == "5"
+
+
+def test_a_page_blocked_by_a_lock_answers_503_in_seconds(database_url, tree, tmp_path):
+    """PostgreSQL's lock_timeout (SQLite has none: its writers wait for busy_timeout)."""
+    import time
+
+    from tests.conftest import DB_KIND
+
+    if DB_KIND != "postgresql":
+        pytest.skip("lock and statement timeouts are PostgreSQL's")
+    from learning import create_app
+    from learning.extensions import db as _db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                      "TESTING": True, "DB_LOCK_TIMEOUT_MS": 500, "DB_STATEMENT_TIMEOUT_MS": 2000,
+                      "SESSION_COOKIE_SECURE": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    client = app.test_client()
+    with app.app_context():
+        blocker = _db.engine.connect()
+        transaction = blocker.begin()
+        # Someone holds the member's account row (logging in writes it).
+        blocker.execute(sa.text("SELECT id FROM account WHERE username = 'member' FOR UPDATE"))
+        try:
+            started = time.monotonic()
+            response = client.post("/api/v1/auth/token", json={"username": "member", "password": PASSWORD})
+            waited = time.monotonic() - started
+        finally:
+            transaction.rollback()
+            blocker.close()
+        _db.engine.dispose()
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "5" and waited < 5

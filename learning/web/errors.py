@@ -6,6 +6,7 @@ import json
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from learning import extensions as ext
@@ -58,6 +59,23 @@ def init_app(app) -> None:
             ),
             code,
         )
+
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(error: OperationalError):
+        """A lock or statement timeout, or the database out of reach: 503 in seconds, not a 500."""
+        ext.db.session.rollback()
+        code = getattr(getattr(error, "orig", None), "sqlstate", None)
+        app.logger.warning("database unavailable on %s %s (%s): %s", request.method, request.path, code,
+                           str(error.orig).splitlines()[0] if error.orig else error)
+        message = _("The database is busy or out of reach. Try again in a moment.")
+        headers = {"Retry-After": "5"}
+        if request.path.startswith("/scim/"):
+            response = scim_error(503, message)
+            response.headers.update(headers)
+            return response
+        if wants_problem_json():
+            return problem(503, _("Service unavailable"), message, headers=headers)
+        return render_template("errors/error.html", code=503, title=_("Service unavailable"), message=message), 503, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -271,7 +271,8 @@ def test_jobs_page_is_for_system_administrators_only(client, tree):
 def test_readyz_needs_a_scheduler_heartbeat(client, db):
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "scheduler": "no heartbeat", "scheduler_heartbeat": None}
+    assert response.get_json()["checks"] == {"database": "ok", "schema": "ok", "scheduler": "no heartbeat",
+                                             "scheduler_heartbeat": None}
     assert client.get("/readyz?only=database").status_code == 200
     services.beat("test:1")
     assert client.get("/readyz").status_code == 200
