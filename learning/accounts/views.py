@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from wtforms.fields.choices import SelectChoice
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -148,9 +149,9 @@ def create_account(member_id: int):
         flash(_("This member already has an account."), "warning")
         return redirect(url_for("orgs.member_detail", member_id=member.id))
     form = AccountCreateForm()
-    form.role.choices = [(r.value, labels.role(r)) for r in administration.grantable_roles(current_user)]
+    form.role.choices = [SelectChoice(r.value, labels.role(r)) for r in administration.grantable_roles(current_user)]
     orgs = administration.grantable_orgs(current_user, member)
-    form.organisation.choices = [(o.id, o.name) for o in orgs]
+    form.organisation.choices = [SelectChoice(o.id, o.name) for o in orgs]
     if request.method == "GET":
         form.username.data = member.external_id or ""
     if form.validate_on_submit():

@@ -3,6 +3,7 @@ required courses for a subtree and period, and study quotas."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -42,7 +43,7 @@ def courses():
     assignments = [a for a in db.session.scalars(select(CourseAssignment).order_by(CourseAssignment.period_key.desc()))
                    if scope.can_org(Permission.RUN_CAMPAIGNS, a.organisation)]
     form = AssignmentForm()
-    form.organisation.choices = [(o.id, o.name) for o in _assignable_orgs()]
+    form.organisation.choices = [SelectChoice(o.id, o.name) for o in _assignable_orgs()]
     return render_template("courses/admin_courses.html", courses=rows, assignments=assignments, form=form,
                            confirm=ConfirmForm(), can_edit=scope.has_any(Permission.MANAGE_SYSTEM))
 
@@ -139,7 +140,7 @@ def retire(lesson_id: int):
 def assign(course_id: int):
     course = _course_or_404(course_id)
     form = AssignmentForm()
-    form.organisation.choices = [(o.id, o.name) for o in _assignable_orgs()]
+    form.organisation.choices = [SelectChoice(o.id, o.name) for o in _assignable_orgs()]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:

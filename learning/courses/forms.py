@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -13,13 +14,13 @@ class CourseForm(FlaskForm):
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=200)], description=_l("Separated by commas."))
     credit_hours = DecimalField(_l("Credit hours"), places=2, validators=[
         InputRequired(_l("Enter the credit hours.")), NumberRange(min=0.25, max=100)])
-    credit_kind = SelectField(_l("Credit"), choices=[("required", _l("Required")), ("elective", _l("Elective"))])
+    credit_kind = SelectField(_l("Credit"), choices=[SelectChoice("required", _l("Required")), SelectChoice("elective", _l("Elective"))])
     published = BooleanField(_l("Published (members can see it)"))
 
 
 class LessonForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the lesson a title.")), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=[("text", _l("Text")), ("audio", _l("Audio")), ("video", _l("Video"))])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("text", _l("Text")), SelectChoice("audio", _l("Audio")), SelectChoice("video", _l("Video"))])
     body = TextAreaField(_l("Text (Markdown)"), validators=[Optional(), Length(max=100_000)],
                          render_kw={"rows": 16})
     media = FileField(_l("Media file"), description=_l("MP3, M4A, WAV, OGG, MP4 or WebM, within the upload limit of the server."))
@@ -39,7 +40,7 @@ class AssignmentForm(FlaskForm):
 
 
 class QuotaForm(FlaskForm):
-    period_kind = SelectField(_l("Per"), choices=[("quarter", _l("quarter")), ("year", _l("year"))])
+    period_kind = SelectField(_l("Per"), choices=[SelectChoice("quarter", _l("quarter")), SelectChoice("year", _l("year"))])
     required_hours = DecimalField(_l("Required hours"), places=2, validators=[
         InputRequired(_l("Enter the required hours.")), NumberRange(min=0, max=500)])
     elective_hours = DecimalField(_l("Elective hours"), places=2, validators=[

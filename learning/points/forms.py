@@ -4,6 +4,7 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -16,7 +17,7 @@ class DisputeForm(FlaskForm):
 
 class ManualEntryForm(FlaskForm):
     direction = RadioField(
-        _l("Kind"), choices=[("bonus", _l("Bonus")), ("deduction", _l("Deduction"))], default="bonus",
+        _l("Kind"), choices=[SelectChoice("bonus", _l("Bonus")), SelectChoice("deduction", _l("Deduction"))], default="bonus",
         validators=[InputRequired()],
     )
     points = IntegerField(
@@ -31,7 +32,7 @@ class ManualEntryForm(FlaskForm):
 class ResolveDisputeForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("accept", _l("Accept: cancel the entry")), ("reject", _l("Reject: keep the entry"))],
+        choices=[SelectChoice("accept", _l("Accept: cancel the entry")), SelectChoice("reject", _l("Reject: keep the entry"))],
         validators=[InputRequired(_l("Choose a decision."))],
     )
     resolution = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=1000)])
@@ -40,7 +41,7 @@ class ResolveDisputeForm(FlaskForm):
 class ManualDecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("approve", _l("Approve: the points count")), ("refuse", _l("Refuse: the points do not count"))],
+        choices=[SelectChoice("approve", _l("Approve: the points count")), SelectChoice("refuse", _l("Refuse: the points do not count"))],
         validators=[InputRequired(_l("Choose a decision."))],
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)],
@@ -53,7 +54,7 @@ class RuleSettingForm(FlaskForm):
     daily_cap = IntegerField(_l("Daily cap"), validators=[Optional(), NumberRange(min=0, max=10000)],
                              description=_l("Most points a day; empty for no cap."))
     period_cap = IntegerField(_l("Period cap"), validators=[Optional(), NumberRange(min=0, max=100000)])
-    cap_period = SelectField(_l("Cap period"), choices=[("month", _l("Month")), ("quarter", _l("Quarter")), ("year", _l("Year"))])
+    cap_period = SelectField(_l("Cap period"), choices=[SelectChoice("month", _l("Month")), SelectChoice("quarter", _l("Quarter")), SelectChoice("year", _l("Year"))])
     review_above = IntegerField(_l("Approval above"), validators=[Optional(), NumberRange(min=0, max=100)],
                                 description=_l("An entry of more points waits for a second administrator; empty for no limit."))
     review_total = IntegerField(_l("Approval past a total of"), validators=[Optional(), NumberRange(min=0, max=10000)],

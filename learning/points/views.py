@@ -3,6 +3,7 @@ disputes, rules and periods for administrators within their scope."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -197,9 +198,9 @@ def edit_rule(code: str):
     orgs = db.session.scalars(scope.orgs(Permission.MANAGE_ORGS).where(Organisation.kind != "group")
                               .order_by(Organisation.path).limit(500)).all()
     form = RuleSettingForm()
-    choices = [(o.id, ("　" * o.depth) + o.name) for o in orgs]
+    choices = [SelectChoice(o.id, ("　" * o.depth) + o.name) for o in orgs]
     if scope.is_global(Permission.MANAGE_SYSTEM):
-        choices.insert(0, (0, _("Everyone (default)")))
+        choices.insert(0, SelectChoice(0, _("Everyone (default)")))
     form.organisation.choices = choices
     current = services.effective_setting(rule, orgs[0] if orgs else None, periods.local_today())
     if rule.manual:

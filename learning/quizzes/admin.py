@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -29,8 +30,8 @@ bp = Blueprint("quiz_admin", __name__, url_prefix="/admin")
 # -- banks ------------------------------------------------------------------------------------
 def _upload_form() -> UploadForm:
     form = UploadForm()
-    form.bank.choices = [(0, _("A new bank"))] + [
-        (b.id, b.title) for b in db.session.scalars(select(QuestionBank).order_by(QuestionBank.title))]
+    form.bank.choices = [SelectChoice(0, _("A new bank"))] + [
+        SelectChoice(b.id, b.title) for b in db.session.scalars(select(QuestionBank).order_by(QuestionBank.title))]
     return form
 
 
@@ -183,8 +184,8 @@ def _utc(local: datetime) -> datetime:
 def edit_challenge(challenge_id: int | None = None):
     challenge = _challenge_or_404(challenge_id) if challenge_id else None
     form = ChallengeForm()
-    form.organisation.choices = [(o.id, o.name) for o in _campaign_orgs()]
-    form.banks.choices = [(b.id, b.title) for b in db.session.scalars(select(QuestionBank).order_by(QuestionBank.title))]
+    form.organisation.choices = [SelectChoice(o.id, o.name) for o in _campaign_orgs()]
+    form.banks.choices = [SelectChoice(b.id, b.title) for b in db.session.scalars(select(QuestionBank).order_by(QuestionBank.title))]
     if request.method == "GET" and challenge is not None:
         form.title.data, form.description.data = challenge.title, challenge.description
         form.organisation.data, form.attempts_per_day.data = challenge.organisation_id, challenge.attempts_per_day
