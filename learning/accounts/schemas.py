@@ -1,11 +1,12 @@
 """marshmallow schemas of the accounts API: they validate requests and write the OpenAPI document."""
 from marshmallow import Schema, fields, validate
+from learning.api.fields import Text
 
 
 class TokenRequestSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
-    device_name = fields.String(load_default="mobile", validate=validate.Length(max=100))
+    username = Text(required=True, validate_with=[validate.Length(min=1, max=64)])
+    password = Text(required=True, validate_with=[validate.Length(min=1, max=256)], load_only=True)
+    device_name = Text(load_default="mobile", validate_with=[validate.Length(max=100)])
 
 
 class TokenSchema(Schema):
@@ -17,8 +18,8 @@ class TokenSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
-    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    current_password = Text(required=True, load_only=True, validate_with=[validate.Length(min=1, max=256)])
+    new_password = Text(required=True, load_only=True, validate_with=[validate.Length(min=1, max=256)])
 
 
 class RoleGrantSchema(Schema):

@@ -6,26 +6,56 @@ marshmallow schemas that validate a request are the ones that document it.
 """
 from __future__ import annotations
 
+import http
 from functools import wraps
 
 from flask import g, request
 from flask_babel import gettext as _
 from flask_smorest import Api
+from marshmallow import Schema, fields
 
-from learning.api.problems import problem
+from learning.api.problems import PROBLEM_MIME, problem
 
 BEARER = [{"bearerAuth": []}]
 
 
+class ProblemSchema(Schema):
+    """RFC 7807 problem details, as every error of the API is answered."""
+
+    type = fields.String(metadata={"description": "about:blank"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    code = fields.String(metadata={"description": "machine-readable reason, where a client may branch on it"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "field → messages, for invalid input"})
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api without its app-wide JSON error handler.
+    """flask-smorest's Api without its app-wide JSON error handler, and with errors documented as
+    they are answered: ``application/problem+json`` (:class:`ProblemSchema`), on every operation.
 
     The application has one error handler that answers problem+json under /api
     and an HTML page elsewhere; smorest's own would turn every HTML 404 into JSON.
     """
 
+    ERROR_SCHEMA = ProblemSchema
+
     def _register_error_handlers(self):
         return None
+
+    def _register_responses(self):
+        from flask_smorest.utils import prepare_response
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIME)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error, as problem+json", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIME)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def current_api_account():

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from learning.api.fields import Count
+from learning.api.fields import Count, Text
 
 from learning.points.schemas import PeriodArgsSchema
 
 
 class CatalogueArgsSchema(Schema):
-    q = fields.String(load_default="", validate=validate.Length(max=100))
+    q = Text(load_default="", validate_with=[validate.Length(max=100)])
     show = fields.String(load_default="", validate=validate.OneOf(["", "required", "elective", "in_progress", "done"]))
-    category = fields.String(load_default="", validate=validate.Length(max=50))
+    category = Text(load_default="", validate_with=[validate.Length(max=50)])
 
 
 class CourseSummarySchema(Schema):
@@ -20,7 +20,7 @@ class CourseSummarySchema(Schema):
     summary = fields.String()
     category = fields.String()
     tags = fields.List(fields.String())
-    credit_hours = fields.Decimal(as_string=True)
+    credit_hours = fields.Float()
     required = fields.Boolean(metadata={"description": "required (必修) for the caller this period"})
     state = fields.String(metadata={"description": "new, in_progress or done"})
 
@@ -73,10 +73,10 @@ class BeatResultSchema(Schema):
 
 class HoursSchema(Schema):
     period = fields.String()
-    required = fields.Decimal(as_string=True)
-    elective = fields.Decimal(as_string=True)
-    quota_required = fields.Decimal(as_string=True)
-    quota_elective = fields.Decimal(as_string=True)
+    required = fields.Float()
+    elective = fields.Float()
+    quota_required = fields.Float()
+    quota_elective = fields.Float()
     quota_period = fields.String(metadata={"description": "quarter or year"})
 
 

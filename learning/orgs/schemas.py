@@ -1,6 +1,6 @@
 """marshmallow schemas of the organisations API."""
 from marshmallow import Schema, fields, validate
-from learning.api.fields import Id, Page, PerPage
+from learning.api.fields import Id, Page, PerPage, Text
 
 from learning.orgs.models import MemberStatus
 
@@ -43,7 +43,7 @@ class OrgListArgsSchema(PageArgsSchema):
 
 class MemberListArgsSchema(PageArgsSchema):
     org = Id(metadata={"description": "Only members in this organisation's subtree."})
-    q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of a name, or an exact registry id."})
+    q = Text(validate_with=[validate.Length(max=100)], metadata={"description": "Part of a name, or an exact registry id."})
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
     include_inactive = fields.Boolean(load_default=False)
 

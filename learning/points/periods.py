@@ -69,6 +69,8 @@ def parse(key: str) -> PeriodSpan:
     key = (key or "").strip()
     if key == ALL_TIME:
         return PeriodSpan(ALL_TIME, "all", None, None)
+    if key[:4].isdigit() and not 1900 <= int(key[:4]) <= 2199:
+        raise PeriodError(f"{key!r}: the year must be between 1900 and 2199")
     if m := _MONTH.match(key):
         year, month = int(m.group(1)), int(m.group(2))
         if not 1 <= month <= 12:

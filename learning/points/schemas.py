@@ -1,19 +1,11 @@
 """marshmallow schemas of the points API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
-from learning.api.fields import Id, Page, PerPage
+from learning.api.fields import Id, Page, PerPage, Period, Text
 
-from learning.points import periods
-
-
-def _check_period(value):
-    try:
-        periods.parse(value)
-    except periods.PeriodError as exc:
-        raise ValidationError(str(exc)) from None
 
 
 class PeriodArgsSchema(Schema):
-    period = fields.String(validate=_check_period, metadata={"description": "2026Q4, 2026-11, 2026 or all; default: this quarter"})
+    period = Period()
 
 
 class CapSchema(Schema):
@@ -62,7 +54,7 @@ class LedgerPageSchema(Schema):
 
 
 class RankingArgsSchema(LedgerArgsSchema):
-    period = fields.String(validate=_check_period)
+    period = Period()
     org = Id(metadata={"description": "Organisation id; default: the top of your scope (your branch for members)"})
     kind = fields.String(load_default="member", validate=validate.OneOf(["member", "org"]))
     status = fields.String(validate=validate.OneOf(["full", "probationary", "activist", "candidate"]))
@@ -92,7 +84,7 @@ class RankingPageSchema(Schema):
 
 
 class AppraisalArgsSchema(LedgerArgsSchema):
-    period = fields.String(validate=_check_period)
+    period = Period()
     org = Id(metadata={"description": "Organisation id; default: the top of your scope"})
 
 
@@ -128,7 +120,7 @@ class AppraisalPageSchema(Schema):
 
 
 class DisputeRequestSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=5, max=2000))
+    reason = Text(required=True, validate_with=[validate.Length(min=5, max=2000)])
 
     @validates("reason")
     def _not_blank(self, value, **_kwargs):

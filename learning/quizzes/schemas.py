@@ -7,7 +7,7 @@ explanations or question ids until :class:`ReviewSchema`, after submission.
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from learning.api.fields import Page
+from learning.api.fields import Page, Text
 
 
 class OptionSchema(Schema):
@@ -70,8 +70,8 @@ class ReviewSchema(AttemptSchema):
 class AnswerSchema(Schema):
     """One answer.  Choice questions send ``choices`` (letters), fill-in questions send ``text``."""
 
-    choices = fields.List(fields.String(validate=validate.Length(equal=1)), validate=validate.Length(max=10))
-    text = fields.String(validate=validate.Length(max=200))
+    choices = fields.List(Text(validate_with=[validate.Length(equal=1)]), validate=validate.Length(max=10))
+    text = Text(validate_with=[validate.Length(max=200)])
 
 
 class AnswerResultSchema(Schema):
