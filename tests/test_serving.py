@@ -43,9 +43,12 @@ def redis_url():
     storage_from_string(REDIS_URL).reset()
 
 
-def serve(app, tmp_path, storage: str):
+def serve(app, tmp_path, storage: str, *, workers: int = 2, threads: int = 1, log=None):
+    """Start ``learning serve``; its output goes to pipes, or to the open file ``log`` (a long run
+    writes more than a pipe holds while nobody reads it)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNING_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LEARNING_") or k.startswith(("LEARNING_MAX_REQUESTS", "LEARNING_WORKER_CLASS"))}
     env.update({
         "LEARNING_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "LEARNING_INSTANCE_PATH": str(tmp_path / "instance"),
@@ -55,8 +58,9 @@ def serve(app, tmp_path, storage: str):
         "LEARNING_LOGIN_RATE_LIMIT": "5 per minute",
         "LEARNING_LOG_FORMAT": "json",
     })
-    process = subprocess.Popen([LEARNING, "serve", "--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{port}"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([LEARNING, "serve", "--workers", str(workers), "--threads", str(threads),
+                                "--bind", f"127.0.0.1:{port}"],
+                               env=env, stdout=log or subprocess.PIPE, stderr=log or subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -68,7 +72,7 @@ def serve(app, tmp_path, storage: str):
                 break
             time.sleep(0.2)
     process.kill()
-    pytest.fail(f"learning serve did not start: {process.communicate()[1][-2000:]}")
+    pytest.fail(f"learning serve did not start: {(process.communicate()[1] or '')[-2000:]}")
 
 
 def failed_login(base: str) -> int:
@@ -130,3 +134,57 @@ def test_without_redis_each_worker_counts_alone(app, db, tmp_path):
         entries = stop(process)
     assert len(login_workers(entries)) == 2
     assert statuses.count(200) > 5
+
+
+def keep_alive_load(base: str, clients: int = 6, requests: int = 120) -> tuple[int, int]:
+    """``clients`` threads, each sending ``requests`` GETs over one kept-alive connection (a new one
+    when the server closes it, as browsers and nginx do); returns (answered, dropped): a request is
+    dropped when the connection breaks under it."""
+    import http.client
+
+    port = int(base.rsplit(":", 1)[1])
+    counts = {"answered": 0, "dropped": 0}
+    lock = threading.Lock()
+
+    def client():
+        conn = None
+        for _ in range(requests):
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                response.read()
+                with lock:
+                    counts["answered" if response.status == 200 else "dropped"] += 1
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (ConnectionError, http.client.HTTPException, OSError):
+                with lock:
+                    counts["dropped"] += 1
+                conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    at_once([client] * clients)
+    return counts["answered"], counts["dropped"]
+
+
+def test_recycled_workers_drop_no_request(app, db, tmp_path, monkeypatch):
+    """Workers restart every ~60 requests under a keep-alive load: every request is answered."""
+    monkeypatch.setenv("LEARNING_MAX_REQUESTS", "60")
+    monkeypatch.setenv("LEARNING_MAX_REQUESTS_JITTER", "10")
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        process, base = serve(app, tmp_path, "memory://", workers=2, threads=4, log=log)
+        try:
+            answered, dropped = keep_alive_load(base)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    err = log_path.read_text()
+    restarts = err.count("Autorestarting worker")
+    assert restarts >= 4, err[-2000:]
+    assert (answered, dropped) == (720, 0)
