@@ -180,6 +180,7 @@ def test_recycled_workers_drop_no_request(app, db, tmp_path, monkeypatch):
     with open(log_path, "w") as log:
         process, base = serve(app, tmp_path, "memory://", workers=2, threads=4, log=log)
         try:
+            banner = urllib.request.urlopen(base + "/healthz", timeout=5).headers.get("Server", "")
             answered, dropped = keep_alive_load(base)
         finally:
             process.terminate()
@@ -188,3 +189,4 @@ def test_recycled_workers_drop_no_request(app, db, tmp_path, monkeypatch):
     restarts = err.count("Autorestarting worker")
     assert restarts >= 4, err[-2000:]
     assert (answered, dropped) == (720, 0)
+    assert not any(ch.isdigit() for ch in banner), banner  # no version in the Server header
