@@ -12,6 +12,15 @@ from werkzeug.exceptions import HTTPException
 from learning import extensions as ext
 
 
+def is_unavailable(error: OperationalError) -> bool:
+    """A timeout, a lock that was not granted, or no connection: worth trying again later."""
+    code = getattr(error.orig, "sqlstate", None)
+    if code is not None:  # PostgreSQL: query canceled, lock not available, connection exceptions, shutdown
+        return code in ("57014", "55P03") or code.startswith(("08", "57P"))
+    text = str(error.orig).lower()
+    return "locked" in text or "connect" in text or "timeout" in text  # SQLite busy; no server
+
+
 def init_app(app) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -62,7 +71,10 @@ def init_app(app) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(error: OperationalError):
-        """A lock or statement timeout, or the database out of reach: 503 in seconds, not a 500."""
+        """A lock or statement timeout, or the database out of reach: 503 in seconds, not a 500.
+        Any other OperationalError (SQLite reports SQL mistakes so) is an unexpected error."""
+        if not is_unavailable(error):
+            return handle_unexpected(error)
         ext.db.session.rollback()
         code = getattr(getattr(error, "orig", None), "sqlstate", None)
         app.logger.warning("database unavailable on %s %s (%s): %s", request.method, request.path, code,
