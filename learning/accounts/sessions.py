@@ -32,14 +32,14 @@ def begin(account: Account, address: str | None) -> None:
     session[SESSION_KEY] = key
 
 
-def is_live(account_id: int) -> bool:
-    """Whether the cookie's session key names a session of ``account_id`` that has not ended."""
+def live_account(account_id: int) -> Account | None:
+    """The account, if the cookie's session key names a session of it that has not ended (one query,
+    on every page)."""
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or not key:
-        return False
-    return db.session.scalar(select(WebSession.id).where(
-        WebSession.key_hash == _digest(key), WebSession.account_id == account_id,
-        WebSession.ended_at.is_(None))) is not None
+        return None
+    return db.session.scalar(select(Account).join(WebSession, WebSession.account_id == Account.id).where(
+        Account.id == account_id, WebSession.key_hash == _digest(key), WebSession.ended_at.is_(None)))
 
 
 def end_current() -> None:

@@ -17,7 +17,7 @@ from learning.accounts.models import ORG_ROLES, Account, Role
 from learning.extensions import db
 from learning.notifications.services import email_enabled
 from learning.orgs.models import Organisation
-from learning.orgs.scoping import Permission, member_or_404, scope_for
+from learning.orgs.scoping import Permission, member_or_404
 
 bp = Blueprint("accounts", __name__)
 
@@ -28,8 +28,8 @@ def load_user(session_id: str) -> Account | None:
     account_id = bounded_int(session_id.partition(".")[0])
     if account_id is None:
         return None
-    account = db.session.get(Account, account_id)
-    if account is None or account.get_id() != session_id or not sessions.is_live(account.id):
+    account = sessions.live_account(account_id)
+    if account is None or account.get_id() != session_id:
         return None
     return account
 

@@ -1,8 +1,8 @@
 """The admin area's organisation tree and member pages, always within the viewer's scope."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from learning.accounts import administration

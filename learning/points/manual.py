@@ -107,9 +107,10 @@ def give(*, actor, member: Member | None = None, organisation: Organisation | No
     if existing is not None:
         return existing
 
-    rule = rule_by_code(_rule_code(points, member))
+    code = _rule_code(points, member)
+    rule = rule_by_code(code)
     if rule is None:
-        raise PointsError(f"unknown point rule {_rule_code(points, member)!r}")
+        raise PointsError(f"unknown point rule {code!r}")
     subject_key = f"m:{member.id}" if member is not None else f"o:{organisation.id}"
     today = periods.local_today()
     setting = effective_setting(rule, home, today)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from learning.db import insert_for, utcnow
+from learning.db import insert_for
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.points import periods

@@ -51,7 +51,7 @@ def receive_events():
 def _check_event(item) -> tuple[dict | None, services.EventResult | None]:
     """(the event, None) when it is well formed, else (None, its refusal with the reason)."""
     event_id = item.get("id") if isinstance(item, dict) else None
-    shown = has_control_escaped(event_id) if isinstance(event_id, str) else None
+    shown = escaped(event_id) if isinstance(event_id, str) else None
     try:
         if not isinstance(item, dict):
             raise ValidationError("an event is a JSON object")
@@ -66,6 +66,6 @@ def _check_event(item) -> tuple[dict | None, services.EventResult | None]:
     return event, None
 
 
-def has_control_escaped(text: str) -> str:
+def escaped(text: str) -> str:
     """An id as it can be shown back: control characters written as escapes."""
     return "".join(ch.encode("unicode_escape").decode() if has_control(ch) else ch for ch in text)[:100]

@@ -126,19 +126,19 @@ def import_roster(path: str | Path, *, apply: bool = False, deactivate_missing: 
     rows = read_rows(path, content)
     if not rows:
         raise RosterError("the file has no rows")
-    active = active_members()
     headers = set(rows[0])
     if set(ORG_COLUMNS) - {"联合党支部"} <= headers:
         report = reconcile_organisations(rows, apply)
     elif set(MEMBER_COLUMNS) - {"入党日期"} <= headers:
+        active = active_members()  # before the reconciliation deactivates anyone
         report = reconcile_members(rows, apply, deactivate_missing)
+        if report.deactivated:
+            report.too_many_leavers = deactivation_refusal(len(report.deactivated), active)
     else:
         raise RosterError(
             "unknown columns: an organisation roster needs 组织编号, 组织名称, 组织类别, 上级组织编号; "
             "a member roster needs 党员编号, 姓名, 所在党组织编号, 人员类别"
         )
-    if report.kind == "members" and report.deactivated:
-        report.too_many_leavers = deactivation_refusal(len(report.deactivated), active)
     if apply and not report.problems and (force or not report.too_many_leavers):
         db.session.commit()
         report.applied = True

@@ -4,7 +4,6 @@ import pytest
 from learning.accounts.models import Account
 from learning.orgs.models import MemberStatus, Organisation, OrgKind
 from learning.orgs.services import create_member, create_organisation
-from learning.points import services
 from learning.points.appraisal import Grade, appraise
 from tests.factories import give_points
 
