@@ -53,8 +53,8 @@ def prepare(url: str, members: int) -> list[tuple[str, str, int]]:
     with app.app_context():
         db.drop_all()
         db.create_all()
-        load_rules(ROOT / "content" / "points" / "rules.yaml")
-        assert import_content(ROOT / "content" / "quizzes").ok
+        load_rules(ROOT / "learning" / "content" / "points" / "rules.yaml")
+        assert import_content(ROOT / "learning" / "content" / "quizzes").ok
         committee = create_organisation("市委", OrgKind.COMMITTEE)
         branches = [create_organisation(f"支部{i}", OrgKind.BRANCH, committee) for i in range(20)]
         challenge = challenges.create_challenge(committee, challenges.ChallengeSpec(

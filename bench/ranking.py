@@ -19,7 +19,7 @@ import time
 from sqlalchemy import func, select, text
 
 from learning import create_app
-from learning.config import REPO_ROOT
+from learning.config import PACKAGE_DIR
 from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.points import rankings
@@ -39,7 +39,7 @@ def timed(fn, runs=3):
 
 
 def fill_ledger(rows: int) -> None:
-    load_rules(REPO_ROOT / "content" / "points" / "rules.yaml")
+    load_rules(PACKAGE_DIR / "content" / "points" / "rules.yaml")
     db.session.commit()
     rule_id = rule_by_code("meeting_attended").id
     members = db.session.scalar(select(func.max(text("id"))).select_from(text("member")))

@@ -7,20 +7,21 @@ from flask import Flask, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from learning.config import REPO_ROOT, Config, normalise_database_url
+from learning.config import MIGRATIONS_DIR, Config, default_instance_path, normalise_database_url
 from learning import extensions as ext
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+__version__ = "0.1.0"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build an application.  ``config`` overrides settings read from the environment."""
-    instance_path = Path((config or {}).get("INSTANCE_PATH") or _default_instance_path())
+    instance_path = Path((config or {}).get("INSTANCE_PATH") or default_instance_path())
     app = Flask(
         __name__,
         instance_path=str(instance_path),
         instance_relative_config=False,
-        template_folder=str(REPO_ROOT / "templates"),
+        template_folder=str(PACKAGE_DIR / "templates"),
         static_folder=str(PACKAGE_DIR / "static"),
     )
     app.config.update(Config.from_env(instance_path).as_dict())
@@ -65,12 +66,6 @@ def _set_time_limits(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-def _default_instance_path() -> Path:
-    import os
-
-    return Path(os.environ.get("LEARNING_INSTANCE_PATH") or REPO_ROOT / "instance")
-
-
 def select_locale() -> str:
     from flask import current_app, has_request_context
 
@@ -96,7 +91,7 @@ def _init_extensions(app: Flask) -> None:
     import learning.db  # noqa: F401  (registers the SQLite pragmas)
 
     ext.db.init_app(app)
-    ext.migrate.init_app(app, ext.db, directory=str(REPO_ROOT / "migrations"), compare_type=True)
+    ext.migrate.init_app(app, ext.db, directory=str(MIGRATIONS_DIR), compare_type=True)
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"
     ext.login_manager.login_message_category = "info"

@@ -14,7 +14,17 @@ def _create_app(*_args, **_kwargs):
     return create_app({"DB_ROLE": "job"})  # commands and the scheduler: the longer database limits
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+def _version(ctx, _param, value):
+    if value and not ctx.resilient_parsing:
+        from learning import __version__
+
+        click.echo(f"learning {__version__}")
+        ctx.exit()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Print the version of learning and exit.")
 def main():
     """learning: micro-courses, quizzes and points for Party members."""
 

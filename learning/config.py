@@ -11,7 +11,19 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+REPO_ROOT = PACKAGE_DIR.parent  # a git checkout; in an installed wheel this is site-packages
+
+
+def default_instance_path() -> Path:
+    """``LEARNING_INSTANCE_PATH``; else ``instance/`` in the checkout, or in the working directory when installed."""
+    chosen = os.environ.get("LEARNING_INSTANCE_PATH")
+    if chosen:
+        return Path(chosen)
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "instance"
+    return Path.cwd() / "instance"
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -86,7 +98,7 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh_Hans_CN")
         self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
         self.LANGUAGES = ["zh_Hans_CN", "en"]
-        self.CONTENT_DIR = _env("CONTENT_DIR", str(REPO_ROOT / "content"))
+        self.CONTENT_DIR = _env("CONTENT_DIR", str(PACKAGE_DIR / "content"))
 
         # Sessions and cookies.  Secure cookies are the default; ``make run``
         # serves plain http on 127.0.0.1 and turns them off explicitly.

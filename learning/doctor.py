@@ -86,9 +86,9 @@ def _database(app, add) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from learning.config import REPO_ROOT
+    from learning.config import MIGRATIONS_DIR
 
-    heads = set(ScriptDirectory(str(REPO_ROOT / "migrations")).get_heads())
+    heads = set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != heads:

@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 import threading
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -119,6 +120,25 @@ def database_url(tmp_path_factory):
     if DB_KIND != "sqlite":
         pytest.fail(f"LEARNING_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}", pytrace=False)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path):
+    """A brand-new database: a file on SQLite, a fresh database on the PostgreSQL server."""
+    if DB_KIND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    name = f"learning_migrations_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgresql_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(postgresql_url()).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class FreshContextClient(FlaskClient):
@@ -286,8 +306,8 @@ def tree(db):
 @pytest.fixture
 def rules(db):
     """The shipped point rules."""
-    from learning.config import REPO_ROOT
+    from learning.config import PACKAGE_DIR
     from learning.points.services import load_rules
 
-    load_rules(REPO_ROOT / "content" / "points" / "rules.yaml")
+    load_rules(PACKAGE_DIR / "content" / "points" / "rules.yaml")
     db.session.commit()

@@ -7,7 +7,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "learning" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHODS = [("learning/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [("learning/**.py", "python"), ("learning/templates/**.html", "jinja2")]
 
 
 def source_messages() -> set[str]:
@@ -47,7 +47,7 @@ def test_templates_carry_no_bare_chinese_text():
     import re
 
     offenders = []
-    for template in (ROOT / "templates").rglob("*.html"):
+    for template in (ROOT / "learning" / "templates").rglob("*.html"):
         for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
             stripped = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", line).replace("简体中文", "")
             if re.search(r"[\u4e00-\u9fff]", stripped):

@@ -1,6 +1,4 @@
 """Migrations build the same schema as the models, from an empty database, on both databases."""
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -9,26 +7,6 @@ from flask_migrate import downgrade, upgrade
 
 from learning import create_app
 from learning.extensions import db as _db
-from tests.conftest import DB_KIND, postgresql_url
-
-
-@pytest.fixture
-def empty_database_url(database_url, tmp_path):
-    """A brand-new database: a file on SQLite, a fresh database on the PostgreSQL server."""
-    if DB_KIND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    name = f"learning_migrations_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgresql_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(postgresql_url()).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_upgrade_to_head_matches_the_models_and_downgrades_cleanly(empty_database_url, tmp_path):

@@ -3,7 +3,7 @@ sees the hours and points appear.  The heartbeat is shortened so the test takes 
 import pytest
 from sqlalchemy import select
 
-from learning.config import REPO_ROOT
+from learning.config import PACKAGE_DIR
 from learning.courses import study
 from learning.courses.content import import_courses
 from learning.courses.models import Course, LessonProgress
@@ -21,7 +21,7 @@ def short_course(app, tree, rules, tmp_path, monkeypatch):
     monkeypatch.setattr(study, "MIN_GAP_SECONDS", 1)
     monkeypatch.setattr(study, "MAX_GAP_SECONDS", 20)
     with app.app_context():
-        import_courses(REPO_ROOT / "content" / "courses" / "party-constitution")
+        import_courses(PACKAGE_DIR / "content" / "courses" / "party-constitution")
         course = db.session.scalar(select(Course).where(Course.slug == "party-constitution"))
         for lesson in course.live_lessons:
             if lesson.kind.value == "text":

@@ -4,7 +4,7 @@ reloading, when a colleague passes a level."""
 import pytest
 from sqlalchemy import select
 
-from learning.config import REPO_ROOT
+from learning.config import PACKAGE_DIR
 from learning.demo import demo_challenge
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.browser
 def campaign(app, tree, rules):
     app.config["QUIZ_BOARD_REFRESH_SECONDS"] = 1
     with app.app_context():
-        assert import_content(REPO_ROOT / "content" / "quizzes").ok
-        challenge = demo_challenge(REPO_ROOT / "content" / "demo" / "challenge.yaml",
+        assert import_content(PACKAGE_DIR / "content" / "quizzes").ok
+        challenge = demo_challenge(PACKAGE_DIR / "content" / "demo" / "challenge.yaml",
                                    db.session.get(Organisation, tree["orgs"]["C"]))
         db.session.commit()
         return challenge.id

@@ -7,7 +7,7 @@ import pytest
 from learning.courses import study
 from learning.courses.content import import_courses
 
-CONTENT = Path(__file__).resolve().parents[2] / "content" / "courses"
+CONTENT = Path(__file__).resolve().parents[2] / "learning" / "content" / "courses"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from learning.config import REPO_ROOT
+from learning.config import PACKAGE_DIR
 from learning.extensions import db
 from learning.points import services
 from learning.points.models import LedgerEntry, RuleSetting
@@ -35,7 +35,7 @@ def test_scores_equal_ledger_sums_and_caps_hold(app, operations):
     with app.app_context():
         empty_database()
         tree = build_tree()
-        services.load_rules(REPO_ROOT / "content" / "points" / "rules.yaml")
+        services.load_rules(PACKAGE_DIR / "content" / "points" / "rules.yaml")
         admin = tree.accounts["orgadmin"]
         members = {k: tree.members[k] for k in MEMBERS}
         for op in operations:

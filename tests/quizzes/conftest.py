@@ -10,7 +10,7 @@ from learning.quizzes.banks import bank_by_slug, import_content
 from learning.quizzes.challenges import ChallengeSpec, LevelSpec
 from tests.courses.conftest import Clock, courses  # noqa: F401  (the course fixtures and clock, shared)
 
-CONTENT = Path(__file__).resolve().parents[2] / "content" / "quizzes"
+CONTENT = Path(__file__).resolve().parents[2] / "learning" / "content" / "quizzes"
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_yaml_errors_name_the_question_line_and_field():
 
 def test_gift_export_then_import_gives_the_same_questions(db):
     source = parse_gift((DATA / "moodle_examples.gift").read_text(encoding="utf-8")).questions
-    shipped = parse_yaml((Path(bank_service.__file__).parents[2] / "content/quizzes/banks/party-basics.yaml")
+    shipped = parse_yaml((Path(bank_service.__file__).parents[1] / "content/quizzes/banks/party-basics.yaml")
                          .read_text(encoding="utf-8"))[1].questions
     for questions in (source, shipped):
         again = parse_gift(export_gift(questions, bank_title="题库：测试"))
@@ -126,5 +126,5 @@ def test_the_shipped_banks_hold_at_least_150_questions_of_every_type(db, tree, b
     assert sum(kinds.values()) >= 150 and set(kinds) == set(QuestionKind)
     assert banks.quizzes == ["daily", "party-discipline-quiz", "data-security-quiz"]
     # Importing again changes nothing.
-    again = bank_service.import_content(Path(bank_service.__file__).parents[2] / "content/quizzes")
+    again = bank_service.import_content(Path(bank_service.__file__).parents[1] / "content/quizzes")
     assert again.created == again.updated == again.retired == 0 and again.unchanged == sum(kinds.values())

@@ -34,7 +34,7 @@ def process_env(app, tmp_path):
         "LEARNING_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "LEARNING_INSTANCE_PATH": str(tmp_path / "instance"),
         "LEARNING_SECRET_KEY": "test-secret-key-not-for-production",
-        "LEARNING_CONTENT_DIR": str(REPO / "content"),
+        "LEARNING_CONTENT_DIR": str(REPO / "learning" / "content"),
         "LEARNING_LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
     })

@@ -1,7 +1,7 @@
 """Generate the demo course's audio lesson: 12 seconds of a soft chime rhythm (8 kHz, 8-bit mono WAV).
 
 A real course ships a recording; the demo needs a small file that any browser plays offline and
-whose length the importer can measure.  Run: python content/tools/make_demo_audio.py
+whose length the importer can measure.  Run: python tools/make_demo_audio.py
 """
 import math
 import wave
@@ -9,7 +9,7 @@ from pathlib import Path
 
 RATE = 8000
 SECONDS = 12
-TARGET = Path(__file__).resolve().parents[1] / "courses" / "party-constitution" / "media" / "oath-rhythm.wav"
+TARGET = Path(__file__).resolve().parents[1] / "learning" / "content" / "courses" / "party-constitution" / "media" / "oath-rhythm.wav"
 
 
 def sample(t: float) -> float:
