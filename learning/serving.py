@@ -14,6 +14,7 @@ from concurrent import futures
 from functools import partial
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 
@@ -85,6 +86,22 @@ class DrainingThreadWorker(ThreadWorker):
         futures.wait(self.futures, timeout=self.cfg.graceful_timeout)
 
 
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, worker boot and exit, timeouts) as JSON objects like ours, so a
+    log reader (``jq``) can take every line of the service.  ``LEARNING_LOG_FORMAT=text`` keeps
+    gunicorn's plain text."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        if os.environ.get("LEARNING_LOG_FORMAT", "json") != "json":
+            return
+        from learning.logs import JsonFormatter
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+
 class Gunicorn(BaseApplication):
     def __init__(self, options: dict):
         self.options = options
@@ -113,6 +130,7 @@ def gunicorn_options(*, bind: str, workers: int, threads: int, timeout: int) -> 
         "keepalive": 5,
         "accesslog": None,  # the app writes one structured line per request, with its request id
         "errorlog": "-",
+        "logger_class": "learning.serving.JsonLogger",
         # Recycle workers now and then, staggered (a draining worker finishes what it holds first).
         "max_requests": int(os.environ.get("LEARNING_MAX_REQUESTS", "5000")),
         "max_requests_jitter": int(os.environ.get("LEARNING_MAX_REQUESTS_JITTER", "500")),

@@ -1,11 +1,8 @@
 """`learning serve`: gunicorn with two workers shares the login rate limit through Redis."""
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,7 +10,8 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import CSRF_RE, IN_CI, LEARNING, at_once, free_port
+from tests.conftest import CSRF_RE, IN_CI, at_once
+from tests.servers import serve, stop
 
 REDIS_URL = os.environ.get("LEARNING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -43,38 +41,6 @@ def redis_url():
     storage_from_string(REDIS_URL).reset()
 
 
-def serve(app, tmp_path, storage: str, *, workers: int = 2, threads: int = 1, log=None):
-    """Start ``learning serve``; its output goes to pipes, or to the open file ``log`` (a long run
-    writes more than a pipe holds while nobody reads it)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("LEARNING_") or k.startswith(("LEARNING_MAX_REQUESTS", "LEARNING_WORKER_CLASS"))}
-    env.update({
-        "LEARNING_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "LEARNING_INSTANCE_PATH": str(tmp_path / "instance"),
-        "LEARNING_SECRET_KEY": "test-secret-key-not-for-production",
-        "LEARNING_SESSION_COOKIE_SECURE": "0",
-        "LEARNING_RATELIMIT_STORAGE_URI": storage,
-        "LEARNING_LOGIN_RATE_LIMIT": "5 per minute",
-        "LEARNING_LOG_FORMAT": "json",
-    })
-    process = subprocess.Popen([LEARNING, "serve", "--workers", str(workers), "--threads", str(threads),
-                                "--bind", f"127.0.0.1:{port}"],
-                               env=env, stdout=log or subprocess.PIPE, stderr=log or subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"learning serve did not start: {(process.communicate()[1] or '')[-2000:]}")
-
-
 def failed_login(base: str) -> int:
     """One visitor: open the form, send a wrong password; the answer's status."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
@@ -100,12 +66,6 @@ def hammer(base: str, attempts: int = 12) -> list[int]:
     for _batch in range(attempts // 4):  # four at a time, so both workers answer
         at_once([one] * 4)
     return statuses
-
-
-def stop(process) -> list[dict]:
-    process.terminate()
-    _out, err = process.communicate(timeout=30)
-    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
 
 
 def login_workers(entries: list[dict]) -> set[int]:

@@ -71,9 +71,11 @@ class ConfirmForm(FlaskForm):
 
 
 def init_app(app) -> None:
-    """Bounded URL converters (before any route is added), error pages and security headers."""
-    from learning.web import converters, errors, inputs, security
+    """Bounded URL converters (before any route is added), error pages, security headers and versioned
+    static URLs."""
+    from learning.web import assets, converters, errors, inputs, security
 
+    assets.init_app(app)
     converters.init_app(app)
     errors.init_app(app)
     inputs.init_app(app)

@@ -1,0 +1,39 @@
+"""Static URLs carry a digest of the file: a release that changes it is fetched at once, an
+unchanged file is cached for a year."""
+import hashlib
+import os
+
+from flask import url_for
+
+from learning.config import PACKAGE_DIR
+
+
+def test_a_static_url_names_the_digest_of_its_file_and_changes_with_it(app, tmp_path, monkeypatch):
+    css = PACKAGE_DIR / "static" / "css" / "app.css"
+    with app.test_request_context():
+        shipped = url_for("static", filename="css/app.css")
+    assert shipped == f"/static/css/app.css?v={hashlib.sha256(css.read_bytes()).hexdigest()[:12]}"
+
+    (tmp_path / "site.js").write_text("console.log(1)")
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    with app.test_request_context():
+        before = url_for("static", filename="site.js")
+        (tmp_path / "site.js").write_text("console.log(2)")  # the upgrade
+        stat = (tmp_path / "site.js").stat()
+        os.utime(tmp_path / "site.js", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        after = url_for("static", filename="site.js")
+        missing = url_for("static", filename="nowhere.js")
+    assert before == f"/static/site.js?v={hashlib.sha256(b'console.log(1)').hexdigest()[:12]}"
+    assert after == f"/static/site.js?v={hashlib.sha256(b'console.log(2)').hexdigest()[:12]}"
+    assert missing == "/static/nowhere.js"
+
+
+def test_versioned_static_files_are_cached_for_a_year_and_unversioned_ones_revalidated(client):
+    with client.application.test_request_context():
+        versioned = url_for("static", filename="css/app.css")
+    answer = client.get(versioned)
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = client.get("/static/css/app.css")
+    assert plain.headers["Cache-Control"] == "no-cache" and plain.headers.get("ETag")
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
