@@ -27,7 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(Config.from_env(instance_path).as_dict())
     app.config.update(config or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    _set_time_limits(app)
+    from learning import engines
+
+    engines.configure(app)  # time limits, PgBouncer's transaction mode (before the engine exists)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
 
     if app.config["TRUSTED_PROXIES"]:
@@ -50,20 +52,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
-
-
-def _set_time_limits(app: Flask) -> None:
-    """statement_timeout and lock_timeout on every PostgreSQL connection (web or job limits)."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        return
-    job = app.config.get("DB_ROLE") == "job"
-    statement = app.config["DB_JOB_STATEMENT_TIMEOUT_MS" if job else "DB_STATEMENT_TIMEOUT_MS"]
-    lock = app.config["DB_JOB_LOCK_TIMEOUT_MS" if job else "DB_LOCK_TIMEOUT_MS"]
-    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    connect_args = dict(options.get("connect_args") or {})
-    connect_args.setdefault("options", f"-c statement_timeout={int(statement)} -c lock_timeout={int(lock)}")
-    options["connect_args"] = connect_args
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def select_locale() -> str:
@@ -91,6 +79,10 @@ def _init_extensions(app: Flask) -> None:
     import learning.db  # noqa: F401  (registers the SQLite pragmas)
 
     ext.db.init_app(app)
+    from learning import engines
+
+    with app.app_context():
+        engines.install_transaction_limits(app, ext.db.engine)
     ext.migrate.init_app(app, ext.db, directory=str(MIGRATIONS_DIR), compare_type=True)
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"

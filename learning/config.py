@@ -80,11 +80,17 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             _env("DATABASE_URL", f"sqlite:///{instance_path / 'learning.db'}")
         )
+        # A gunicorn worker runs LEARNING_THREADS requests at once: its pool holds that many
+        # connections, and a few more for a moment (workers × (threads + 2) stays predictable).
         self.SQLALCHEMY_ENGINE_OPTIONS = {
             "pool_pre_ping": True,
-            "pool_size": int(_env("DB_POOL_SIZE", "10")),
-            "max_overflow": int(_env("DB_MAX_OVERFLOW", "10")),
+            "pool_size": int(_env("DB_POOL_SIZE") or _env("THREADS", "4")),
+            "max_overflow": int(_env("DB_MAX_OVERFLOW", "2")),
         }
+        # "pgbouncer": PgBouncer in transaction mode between us and PostgreSQL (learning/engines.py).
+        self.DB_POOLER = (_env("DB_POOLER", "") or "").strip().lower()
+        # The scheduler's job locks straight to PostgreSQL (not through PgBouncer); optional.
+        self.SCHEDULER_DATABASE_URL = _env("SCHEDULER_DATABASE_URL")
         # PostgreSQL time limits: a web request waits seconds, not minutes, for a lock or a query;
         # jobs and commands (``learning …``) may take longer.  0 turns a limit off.
         self.DB_STATEMENT_TIMEOUT_MS = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
@@ -182,6 +188,8 @@ class Config:
             problems.append(f"LEARNING_SMTP_SECURITY={self.SMTP_SECURITY!r} is not none, starttls or ssl")
         if self.LOG_FORMAT not in ("json", "text"):
             problems.append(f"LEARNING_LOG_FORMAT={self.LOG_FORMAT!r} is not json or text")
+        if self.DB_POOLER not in ("", "pgbouncer"):
+            problems.append(f"LEARNING_DB_POOLER={self.DB_POOLER!r} is not empty or pgbouncer")
         if self.WORKERS < 1 or self.THREADS < 1:
             problems.append("LEARNING_WORKERS and LEARNING_THREADS must be at least 1")
         return problems

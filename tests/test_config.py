@@ -46,3 +46,25 @@ def test_create_app_reads_the_environment(monkeypatch, tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
+
+
+def test_a_workers_pool_matches_its_threads_and_the_pooler_is_checked(monkeypatch, tmp_path):
+    for name in ("LEARNING_DB_POOL_SIZE", "LEARNING_DB_MAX_OVERFLOW"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LEARNING_THREADS", "6")
+    config = Config(tmp_path)
+    assert (config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"], config.SQLALCHEMY_ENGINE_OPTIONS["max_overflow"]) == (6, 2)
+    monkeypatch.setenv("LEARNING_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("LEARNING_DB_POOLER", "pgpool")
+    config = Config(tmp_path)
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] == 3
+    assert config.validate() == ["LEARNING_DB_POOLER='pgpool' is not empty or pgbouncer"]
+
+
+def test_behind_pgbouncer_no_startup_options_and_no_prepared_statements(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "postgresql://u@db/x",
+                      "DB_POOLER": "pgbouncer"})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"prepare_threshold": None}
+    direct = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "postgresql://u@db/x"})
+    assert direct.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {
+        "options": "-c statement_timeout=15000 -c lock_timeout=5000"}

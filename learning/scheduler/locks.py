@@ -2,8 +2,12 @@
 the same time.
 
 PostgreSQL: a session-level advisory lock on a connection of its own (in autocommit, so it
-holds no transaction open).  The server drops it when the holder's connection dies, so a killed
-scheduler never leaves a job locked.
+holds no transaction open), on ``LEARNING_SCHEDULER_DATABASE_URL`` when set.  The server drops it
+when the holder's connection dies, so a killed scheduler never leaves a job locked.  Behind
+PgBouncer's transaction mode without that direct address, a session lock would stay behind on a
+pooled server connection (and the job never run again): the lock is then transaction-scoped
+(``pg_try_advisory_xact_lock``), held by a transaction left open for the run, which keeps its
+server connection; it ends, and frees the lock, when the run ends or its connection dies.
 
 SQLite (the embedded default, one machine): a row per job in ``job_lock``, taken by a
 compare-and-set update.  The holder writes its host and process id; a lock whose process is
@@ -49,8 +53,17 @@ def job_lock(name: str):
 
 @contextmanager
 def _advisory_lock(name: str):
+    from flask import current_app
+
+    from learning.engines import lock_engine
+
+    engine = lock_engine(current_app, db.engine)
+    if engine is db.engine and current_app.config.get("DB_POOLER") == "pgbouncer":
+        with _transaction_lock(name) as held:
+            yield held
+        return
     key = advisory_key(name)
-    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
         try:
@@ -60,6 +73,23 @@ def _advisory_lock(name: str):
                 connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     except Exception:
         connection.invalidate()  # never hand a connection that may still hold the lock back to the pool
+        raise
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _transaction_lock(name: str):
+    connection = db.engine.connect()
+    try:
+        transaction = connection.begin()
+        held = bool(connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(name)}))
+        try:
+            yield held
+        finally:
+            transaction.rollback()  # ends the transaction: the lock goes with it
+    except Exception:
+        connection.invalidate()
         raise
     finally:
         connection.close()

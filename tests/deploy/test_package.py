@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import subprocess
 import sys

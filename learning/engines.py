@@ -1,0 +1,77 @@
+"""How the app connects: time limits, PgBouncer's transaction mode, pool sizes, the scheduler's
+direct connection and the read replica (``learning.replica``).
+
+PgBouncer in transaction mode (``LEARNING_DB_POOLER=pgbouncer``) hands each *transaction* a server
+connection of its choosing, so nothing may outlive a transaction on the server:
+
+* psycopg's automatic prepared statements are off (``prepare_threshold=None``): a statement
+  prepared on one server connection is unknown on the next, and another client's statement of the
+  same name collides (``DuplicatePreparedStatement``);
+* the time limits are not startup ``options`` (PgBouncer refuses them) but ``set_config(…, true)``
+  at the start of each transaction, so they hold for that transaction wherever it runs;
+* the scheduler's job locks are taken on ``LEARNING_SCHEDULER_DATABASE_URL`` (straight to
+  PostgreSQL) when set, or else as transaction-scoped advisory locks held by an open transaction
+  (``learning.scheduler.locks``): a session lock would stay on a pooled server connection.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import create_engine, event
+
+POOLERS = ("", "pgbouncer")
+
+
+def configure(app: Flask) -> None:
+    """Engine options for the primary database, from the configuration (before the engine exists)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    statement, lock = time_limits(app)
+    if app.config.get("DB_POOLER") == "pgbouncer":
+        connect_args["prepare_threshold"] = None
+    else:
+        connect_args.setdefault("options", f"-c statement_timeout={statement} -c lock_timeout={lock}")
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def time_limits(app: Flask) -> tuple[int, int]:
+    """(statement_timeout, lock_timeout) in ms: a web request waits seconds, commands and jobs longer."""
+    job = app.config.get("DB_ROLE") == "job"
+    statement = app.config["DB_JOB_STATEMENT_TIMEOUT_MS" if job else "DB_STATEMENT_TIMEOUT_MS"]
+    lock = app.config["DB_JOB_LOCK_TIMEOUT_MS" if job else "DB_LOCK_TIMEOUT_MS"]
+    return int(statement), int(lock)
+
+
+def install_transaction_limits(app: Flask, engine) -> None:
+    """Behind PgBouncer: the time limits at the start of every transaction (they end with it)."""
+    if app.config.get("DB_POOLER") != "pgbouncer" or engine.dialect.name != "postgresql":
+        return
+    statement, lock = time_limits(app)
+    sql = (f"SELECT set_config('statement_timeout', '{statement}', true), "
+           f"set_config('lock_timeout', '{lock}', true)")
+
+    @event.listens_for(engine, "begin")
+    def _limits(connection):
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql(sql)
+
+
+_lock_engines: dict[str, object] = {}
+
+
+def lock_engine(app: Flask, default):
+    """The engine for the scheduler's session-level job locks: ``LEARNING_SCHEDULER_DATABASE_URL``
+    (one small pool per process) when set, else ``default`` (the app's)."""
+    url = app.config.get("SCHEDULER_DATABASE_URL")
+    if not url:
+        return default
+    from learning.config import normalise_database_url
+
+    url = normalise_database_url(url)
+    if url not in _lock_engines:
+        _lock_engines[url] = create_engine(url, pool_size=2, max_overflow=8, pool_pre_ping=True,
+                                           connect_args={"connect_timeout": 5, "application_name": "learning-scheduler-lock"})
+    return _lock_engines[url]

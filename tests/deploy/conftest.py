@@ -1,0 +1,112 @@
+"""Real deployment parts the tests start on this machine: PgBouncer from Debian, and PostgreSQL
+clusters of their own (a primary and its streaming replica)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DB_KIND, IN_CI, free_port, postgresql_url
+
+
+def missing(what: str, package: str) -> None:
+    message = f"{what} is not installed (Debian package {package}; .ci/run installs it)"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def postgresql_pass() -> None:
+    if DB_KIND != "postgresql":
+        pytest.skip("PostgreSQL deployment parts: run in the PostgreSQL pass of `make test`")
+
+
+def as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL and PgBouncer refuse to run as root: run them as the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def owned_folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+        for parent in [path, *path.parents]:  # the postgres user must be able to reach it
+            if str(parent) in ("/", "/tmp"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o711)
+    return path
+
+
+def wait_for_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def pg_bin(name: str) -> str:
+    """A PostgreSQL server program (initdb, pg_ctl, pg_basebackup) of the installed version."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if found:
+        return str(found[-1])
+    path = shutil.which(name)
+    if not path:
+        missing(name, "postgresql")
+    return path
+
+
+@pytest.fixture
+def pgbouncer(tmp_path):
+    """PgBouncer in transaction mode in front of the test database, two server connections per
+    database and user (so that clients share them, as in production)."""
+    postgresql_pass()
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(binary):
+        missing("pgbouncer", "pgbouncer")
+    target = sa.make_url(postgresql_url())
+    folder = owned_folder(tmp_path / "pgbouncer")
+    port = free_port()
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    (folder / "pgbouncer.ini").write_text(f"""
+[databases]
+{target.database} = host={target.host or '127.0.0.1'} port={target.port or 5432} dbname={target.database}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {folder}/userlist.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 200
+logfile = {folder}/pgbouncer.log
+pidfile = {folder}/pgbouncer.pid
+admin_users = postgres
+; as many installations do, so that clients sending startup options connect at all (the options are lost)
+ignore_startup_parameters = options
+""")
+    for name in ("userlist.txt", "pgbouncer.ini"):
+        if os.geteuid() == 0:
+            shutil.chown(folder / name, "postgres", "postgres")
+    process = subprocess.Popen(as_postgres([binary, str(folder / "pgbouncer.ini")]),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+    except TimeoutError:
+        process.kill()
+        log = folder / "pgbouncer.log"
+        pytest.fail(log.read_text() if log.exists() else "pgbouncer did not start")
+    url = target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    yield {"url": url, "port": port, "log": folder / "pgbouncer.log"}
+    process.terminate()
+    process.wait(timeout=10)
