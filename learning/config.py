@@ -91,6 +91,12 @@ class Config:
         self.DB_POOLER = (_env("DB_POOLER", "") or "").strip().lower()
         # The scheduler's job locks straight to PostgreSQL (not through PgBouncer); optional.
         self.SCHEDULER_DATABASE_URL = _env("SCHEDULER_DATABASE_URL")
+        # A streaming replica for rankings, appraisal, compliance, exports and leaderboards
+        # (learning/replica.py); the primary whenever it is absent, down or behind.
+        self.DATABASE_REPLICA_URL = _env("DATABASE_REPLICA_URL")
+        self.REPLICA_MAX_LAG_SECONDS = float(_env("REPLICA_MAX_LAG_SECONDS", "30"))
+        self.REPLICA_CONNECT_TIMEOUT = int(_env("REPLICA_CONNECT_TIMEOUT", "2"))
+        self.REPLICA_RETRY_SECONDS = int(_env("REPLICA_RETRY_SECONDS", "30"))
         # PostgreSQL time limits: a web request waits seconds, not minutes, for a lock or a query;
         # jobs and commands (``learning …``) may take longer.  0 turns a limit off.
         self.DB_STATEMENT_TIMEOUT_MS = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))

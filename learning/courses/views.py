@@ -23,6 +23,7 @@ from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.web import admin_required, id_arg
 from learning.points import periods
 from learning.quizzes import services as quiz_services
+from learning.replica import reads_from_replica
 
 bp = Blueprint("courses", __name__)
 
@@ -177,6 +178,7 @@ def _compliance_args():
 
 @bp.route("/admin/study", methods=["GET", "POST"])
 @admin_required(Permission.VIEW_MEMBERS)
+@reads_from_replica
 def compliance():
     org, period_key = _compliance_args()
     quota = services.quota_for(org)
@@ -209,6 +211,7 @@ def compliance():
 
 @bp.route("/admin/study.xlsx")
 @admin_required(Permission.VIEW_MEMBERS)
+@reads_from_replica
 def compliance_xlsx():
     from flask import Response
 

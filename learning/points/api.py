@@ -13,6 +13,7 @@ from learning.orgs.scoping import Permission, scope_for
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.models import LedgerEntry
 from learning.points.appraisal import appraise
+from learning.replica import reads_from_replica
 from learning.points.schemas import (
     AppraisalArgsSchema,
     AppraisalPageSchema,
@@ -73,6 +74,7 @@ def my_ledger(args):
 @blp.arguments(RankingArgsSchema, location="query")
 @blp.response(200, RankingPageSchema)
 @blp.alt_response(404, description="No such organisation in your scope")
+@reads_from_replica
 def ranking(args):
     """Members of an organisation, or the organisations below it, ranked for a period.
 
@@ -109,6 +111,7 @@ def ranking(args):
 @blp.arguments(AppraisalArgsSchema, location="query")
 @blp.response(200, AppraisalPageSchema)
 @blp.alt_response(404, description="No such organisation in your scope")
+@reads_from_replica
 def appraisal(args):
     """Suggested appraisal grades with each member's study hours against their quota and whether
     they are eligible for awards (评先评优), for administrators and reviewers in their scope."""

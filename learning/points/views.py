@@ -21,6 +21,7 @@ from learning.points.appraisal import appraise
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
 from learning.points.forms import DisputeForm, RuleSettingForm
 from learning.points.models import LedgerEntry, Period, PointRule, RuleSetting, Snapshot
+from learning.replica import reads_from_replica
 
 bp = Blueprint("points", __name__)
 
@@ -100,6 +101,7 @@ def _scoped_org(permission: Permission) -> Organisation:
 
 @bp.route("/admin/points/rankings")
 @admin_required(Permission.VIEW_SCORES)
+@reads_from_replica
 def rankings_page():
     org = _scoped_org(Permission.VIEW_SCORES)
     period_key = _period_arg()
@@ -135,6 +137,7 @@ def rankings_page():
 
 @bp.route("/admin/points/appraisal")
 @admin_required(Permission.VIEW_SCORES)
+@reads_from_replica
 def appraisal_page():
     org = _scoped_org(Permission.VIEW_SCORES)
     period_key = _period_arg()
@@ -157,6 +160,7 @@ def appraisal_page():
 
 @bp.route("/admin/points/export")
 @admin_required(Permission.VIEW_SCORES)
+@reads_from_replica
 def export():
     org = _scoped_org(Permission.VIEW_SCORES)
     period_key = _period_arg()

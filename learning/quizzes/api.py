@@ -15,6 +15,7 @@ from learning.extensions import db
 from learning.quizzes import attempts, challenges, services
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import ChallengeLevel
+from learning.replica import reads_from_replica
 from learning.quizzes.schemas import (
     AnswerResultSchema,
     AnswerSchema,
@@ -231,6 +232,7 @@ def review(token):
 @blp.arguments(BoardArgsSchema, location="query")
 @blp.response(200, BoardSchema)
 @blp.alt_response(404, description="No such campaign for the caller")
+@reads_from_replica
 def leaderboard(args, challenge_id):
     """Members (levels passed, then score, then time) or branches (participation, average score,
     levels per member), live while the campaign runs; 20 rows a page, and the caller's own rank."""

@@ -12,6 +12,7 @@ from learning.quizzes import attempts, challenges, services
 from learning.quizzes.api import quiz_problem
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import AttemptStatus, ChallengeLevel, ChallengeStatus, QuestionKind
+from learning.replica import reads_from_replica
 
 bp = Blueprint("quizzes", __name__)
 
@@ -177,6 +178,7 @@ def challenge_page(challenge_id: int):
 
 @bp.route("/challenges/<int:challenge_id>/board.json")
 @login_required
+@reads_from_replica
 def board_json(challenge_id: int):
     """What the campaign page polls to keep its leaderboards live."""
     member, challenge = _challenge_for_member(challenge_id)

@@ -110,3 +110,58 @@ ignore_startup_parameters = options
     yield {"url": url, "port": port, "log": folder / "pgbouncer.log"}
     process.terminate()
     process.wait(timeout=10)
+
+
+class Cluster:
+    """A PostgreSQL cluster of the test's own, on its own port and socket folder."""
+
+    def __init__(self, folder: Path, port: int):
+        self.folder, self.port = folder, port
+        self.data = folder / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/learning"
+
+    def start(self) -> None:
+        subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),
+                                    "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1",
+                                    "-w", "-t", "60", "start"]), check=True, capture_output=True)
+
+    def stop(self) -> None:
+        subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+                       capture_output=True)
+
+    def sql(self, statement: str, database: str = "learning"):
+        engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}",
+                                  isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(sa.text(statement))
+                return result.scalar() if result.returns_rows else None
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def streaming_replica(tmp_path_factory):
+    """A primary cluster made by initdb, and a hot-standby replica of it made by pg_basebackup,
+    streaming on another port (as an operator sets one up)."""
+    postgresql_pass()
+    root = owned_folder(tmp_path_factory.mktemp("replication"))
+    primary = Cluster(owned_folder(root / "primary"), free_port())
+    replica = Cluster(owned_folder(root / "replica"), free_port())
+    subprocess.run(as_postgres([pg_bin("initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust",
+                                "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
+    primary.start()
+    try:
+        primary.sql("CREATE DATABASE learning", database="postgres")
+        subprocess.run(as_postgres([pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                                    "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"]),
+                       check=True, capture_output=True)
+        replica.start()
+        assert replica.sql("SELECT pg_is_in_recovery()") is True
+        yield primary, replica
+    finally:
+        replica.stop()
+        primary.stop()
