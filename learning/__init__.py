@@ -41,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     from learning import logs
 
     logs.init_app(app)
+    from learning import errortracking, metrics
+
+    errortracking.init_app(app)
+    metrics.init_app(app)
     from learning import web
 
     web.init_app(app)  # bounded URL converters before any route; error pages; security headers

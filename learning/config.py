@@ -165,6 +165,13 @@ class Config:
         self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
         self.LOG_FORMAT = _env("LOG_FORMAT", "json")  # json | text
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        # Monitoring: who may read /metrics (addresses or networks, comma-separated; or a bearer
+        # token), and an optional Sentry / GlitchTip DSN for unexpected errors.
+        self.METRICS_ALLOW = _env("METRICS_ALLOW", "127.0.0.1/32,::1/128")
+        self.METRICS_TOKEN = _env("METRICS_TOKEN")
+        self.SENTRY_DSN = _env("SENTRY_DSN")
+        self.SENTRY_ENVIRONMENT = _env("SENTRY_ENVIRONMENT", "production")
+        self.SENTRY_TRACES_SAMPLE_RATE = float(_env("SENTRY_TRACES_SAMPLE_RATE", "0"))
 
         # flask-smorest / OpenAPI
         self.API_TITLE = "learning API"

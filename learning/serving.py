@@ -8,82 +8,9 @@ separate gunicorn configuration file.  Each worker builds its own app after the 
 from __future__ import annotations
 
 import os
-import selectors
-import time
-from concurrent import futures
-from functools import partial
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
-from gunicorn.workers.gthread import ThreadWorker
-
-
-class DrainingThreadWorker(ThreadWorker):
-    """gunicorn's threaded worker, recycled without dropping requests.
-
-    When the worker is to stop (``max_requests`` reached, or SIGTERM), gunicorn's own loop ends at
-    once: requests already sent on parked keep-alive connections are lost (the client sees a reset).
-    This one stops *accepting* new connections but goes on serving the connections it holds, each
-    answer with ``Connection: close``, until they are all answered or idle past ``keepalive``
-    seconds; the other workers take the new connections meanwhile.
-    """
-
-    def finish_request(self, fs):
-        """As gunicorn's, but a connection whose answer promised keep-alive is kept while draining
-        too: closing it would break the request the client sends on it next.  That request is
-        answered with ``Connection: close``."""
-        if fs.cancelled():
-            self.nr_conns -= 1
-            fs.conn.close()
-            return
-        try:
-            keepalive, conn = fs.result()
-            if keepalive:
-                conn.sock.setblocking(False)
-                conn.set_timeout()
-                with self._lock:
-                    self._keep.append(conn)
-                    self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
-            else:
-                self.nr_conns -= 1
-                conn.close()
-        except Exception:  # as gunicorn: whatever went wrong, the socket is closed
-            self.nr_conns -= 1
-            fs.conn.close()
-
-    def run(self):
-        for sock in self.sockets:
-            sock.setblocking(False)
-            server = sock.getsockname()
-            self.poller.register(sock, selectors.EVENT_READ, lambda listener, server=server: self.accept(server, listener))
-        draining_until = None
-        while True:
-            self.notify()  # the arbiter must not take a draining worker for a stuck one
-            if not self.alive and draining_until is None:
-                draining_until = time.monotonic() + self.cfg.keepalive + 1
-                for sock in self.sockets:  # new connections go to the other workers
-                    try:
-                        self.poller.unregister(sock)
-                    except (KeyError, ValueError):
-                        pass
-            if draining_until is not None and (time.monotonic() > draining_until or self.nr_conns <= 0):
-                break  # every connection it accepted is answered and closed (or idle too long)
-            if self.nr_conns < self.worker_connections:
-                for key, _ in self.poller.select(0.2 if draining_until else 1.0):
-                    key.data(key.fileobj)
-                result = futures.wait(self.futures, timeout=0, return_when=futures.FIRST_COMPLETED)
-            else:
-                result = futures.wait(self.futures, timeout=1.0, return_when=futures.FIRST_COMPLETED)
-            for fut in result.done:
-                self.futures.remove(fut)
-            if not self.is_parent_alive():
-                break
-            self.murder_keepalived()
-        self.tpool.shutdown(False)
-        self.poller.close()
-        for sock in self.sockets:
-            sock.close()
-        futures.wait(self.futures, timeout=self.cfg.graceful_timeout)
 
 
 class JsonLogger(Logger):
@@ -118,13 +45,20 @@ class Gunicorn(BaseApplication):
         return app
 
 
+def _child_exit(_server, worker):
+    from learning.metrics import worker_exited
+
+    worker_exited(worker.pid)
+
+
 def gunicorn_options(*, bind: str, workers: int, threads: int, timeout: int) -> dict:
     return {
         "bind": bind,
         "workers": workers,
         "threads": threads,
-        "worker_class": os.environ.get("LEARNING_WORKER_CLASS")
-        or ("learning.serving.DrainingThreadWorker" if threads > 1 else "sync"),
+        # gunicorn's threaded worker (27+) drains on restart: a stopping worker answers what its
+        # kept-alive connections send, with "Connection: close" (tests/test_serving.py).
+        "worker_class": os.environ.get("LEARNING_WORKER_CLASS") or ("gthread" if threads > 1 else "sync"),
         "timeout": timeout,
         "graceful_timeout": 30,
         "keepalive": 5,
@@ -135,6 +69,8 @@ def gunicorn_options(*, bind: str, workers: int, threads: int, timeout: int) -> 
         "max_requests": int(os.environ.get("LEARNING_MAX_REQUESTS", "5000")),
         "max_requests_jitter": int(os.environ.get("LEARNING_MAX_REQUESTS_JITTER", "500")),
         "proc_name": "learning",
+        "control_socket_disable": True,  # no ~/.gunicorn socket: systemd units keep the file system read-only
+        "child_exit": _child_exit,
         "forwarded_allow_ips": "*",  # ProxyFix (LEARNING_TRUSTED_PROXIES) decides whom to trust
     }
 

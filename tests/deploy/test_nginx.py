@@ -199,6 +199,9 @@ def test_request_ids_headers_gzip_and_keep_alive_through_nginx(site):
     nginx_lines = [json.loads(line) for line in (site["folder"] / "access.log").read_text().splitlines()]
     assert [e["uri"] for e in nginx_lines if e["request_id"] == request_id] == ["/login"]
 
+    assert get(opener, site["public"] + "/metrics").status == 404  # the monitoring endpoint is not public
+    assert urllib.request.urlopen(site["upstream"] + "/metrics", timeout=10).status == 200  # but Prometheus reads it
+
     upstream_port = int(site["upstream"].rsplit(":", 1)[1])
     before = _upstream_ports(upstream_port)
     for _ in range(20):
