@@ -24,9 +24,14 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PACKAGE_DIR / "templates"),
         static_folder=str(PACKAGE_DIR / "static"),
     )
-    app.config.update(Config.from_env(instance_path).as_dict())
+    no_writes = bool((config or {}).get("NO_WRITES"))
+    app.config.update(Config.from_env(instance_path, create_files=not no_writes).as_dict())
     app.config.update(config or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if no_writes:
+        from learning.db import read_only_sqlite
+
+        app.config["SQLALCHEMY_DATABASE_URI"] = read_only_sqlite(app.config["SQLALCHEMY_DATABASE_URI"])
     from learning import engines
 
     engines.configure(app)  # time limits, PgBouncer's transaction mode (before the engine exists)

@@ -11,7 +11,11 @@ from learning.extensions import db
 def _create_app(*_args, **_kwargs):
     from learning import create_app
 
-    return create_app({"DB_ROLE": "job"})  # commands and the scheduler: the longer database limits
+    # Commands and the scheduler get the longer database limits; `learning doctor` writes nothing
+    # (no secret key file, no instance folder, the SQLite file opened read-only).
+    context = click.get_current_context(silent=True)
+    doctor = context is not None and context.info_name == "doctor"
+    return create_app({"DB_ROLE": "job", **({"NO_WRITES": True} if doctor else {})})
 
 
 def _version(ctx, _param, value):
@@ -383,3 +387,6 @@ def doctor_command():
     click.echo(f"\n{errors} errors, {warnings} warnings.")
     if errors:
         raise click.exceptions.Exit(1)
+
+
+main.add_command(doctor_command)  # looked up without building the app first: it builds one that writes nothing

@@ -75,7 +75,7 @@ class Config:
     ``create_app`` instead of setting environment variables.
     """
 
-    def __init__(self, instance_path: Path):
+    def __init__(self, instance_path: Path, create_files: bool = True):
         self.INSTANCE_PATH = str(instance_path)
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             _env("DATABASE_URL", f"sqlite:///{instance_path / 'learning.db'}")
@@ -105,7 +105,11 @@ class Config:
         self.DB_JOB_LOCK_TIMEOUT_MS = int(_env("DB_JOB_LOCK_TIMEOUT_MS", "60000"))
         self.DB_ROLE = "web"  # "job" for the command line and the scheduler
         secret = _env("SECRET_KEY")
-        self.SECRET_KEY = secret or load_or_create_secret_key(instance_path)
+        if secret or create_files:
+            self.SECRET_KEY = secret or load_or_create_secret_key(instance_path)
+        else:  # `learning doctor`: read the key if there is one, create nothing
+            key_file = instance_path / "secret_key"
+            self.SECRET_KEY = key_file.read_text(encoding="ascii").strip() if key_file.is_file() else None
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh_Hans_CN")
         self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
@@ -183,8 +187,8 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # the session's lifetime bounds the token
 
     @classmethod
-    def from_env(cls, instance_path: Path) -> "Config":
-        return cls(instance_path)
+    def from_env(cls, instance_path: Path, create_files: bool = True) -> "Config":
+        return cls(instance_path, create_files)
 
     def validate(self) -> list[str]:
         """Problems an operator must fix; empty when the configuration is sane."""

@@ -78,3 +78,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def read_only_sqlite(url: str) -> str:
+    """For `learning doctor`: a SQLite URL opened read-only, so that looking creates no file (no
+    database where there is none; no -wal/-shm files unless a running server has them already).
+    Other databases are returned unchanged."""
+    from pathlib import Path
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return url
+    path = Path(parsed.database).resolve()
+    extra = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    return f"sqlite:///file:{quote(str(path))}?mode=ro{extra}&uri=true"

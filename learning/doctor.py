@@ -59,7 +59,7 @@ def diagnose(app: Flask) -> list[Finding]:
         for problem in schedule_problems():
             add("error", "schedules", problem)
 
-    for check in (schedules, _database, _secrets, _rate_limits, _smtp, _files):
+    for check in (schedules, _database, _secrets, _passwords, _rate_limits, _smtp, _files):
         try:
             check(app, add)
         except Exception as exc:  # a check that breaks is itself a finding; the others still run
@@ -72,6 +72,13 @@ def _database(app, add) -> None:
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     dialect = make_url(uri).get_backend_name()
+    if dialect == "sqlite":
+        from urllib.parse import unquote
+
+        path = unquote((make_url(uri).database or "").removeprefix("file:"))
+        if path and path != ":memory:" and not Path(path).exists():
+            add("error", "database", f"{path} does not exist: run `learning db upgrade`")
+            return
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error
@@ -92,7 +99,8 @@ def _database(app, add) -> None:
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != heads:
-        add("error", "migrations", f"database at {sorted(current) or 'nothing'}, code at {sorted(heads)}: "
+        behind = "behind the code" if current else "not migrated"
+        add("error", "migrations", f"database at {sorted(current) or 'nothing'}, code at {sorted(heads)} ({behind}): "
                                    "run `learning db upgrade`")
     else:
         add("ok", "migrations", f"database at the newest migration ({', '.join(sorted(heads))})")
@@ -110,6 +118,9 @@ def _database(app, add) -> None:
 def _secrets(app, add) -> None:
     if os.environ.get("LEARNING_SECRET_KEY"):
         add("ok", "secret key", "from LEARNING_SECRET_KEY")
+    elif not app.config.get("SECRET_KEY"):
+        add("warn", "secret key", f"none yet: the first start creates {Path(app.config['INSTANCE_PATH']) / 'secret_key'}; "
+                                  "every app host must share it (or set LEARNING_SECRET_KEY)")
     else:
         add("ok", "secret key", f"kept in {Path(app.config['INSTANCE_PATH']) / 'secret_key'}; "
                                 "every app host must share it (or set LEARNING_SECRET_KEY)")
@@ -120,8 +131,29 @@ def _secrets(app, add) -> None:
                              "limits) are the proxy's; set it to the number of proxies in front")
 
 
+def _passwords(app, add) -> None:
+    """werkzeug's scrypt (n ≥ 2^15) or PBKDF2 with at least 600,000 iterations (OWASP's figure)."""
+    method = app.config["PASSWORD_HASH_METHOD"]
+    name, *params = method.split(":")
+    strong = {"scrypt": lambda p: not p or int(p[0]) >= 2**15,
+              "pbkdf2": lambda p: len(p) < 2 or int(p[1]) >= 600_000}.get(name, lambda p: False)
+    try:
+        ok = strong(params)
+    except ValueError:
+        ok = False
+    if ok:
+        add("ok", "passwords", f"hashed with {method}")
+    else:
+        add("warn", "passwords", f"LEARNING_PASSWORD_HASH_METHOD={method!r} is weak: leave it unset (scrypt) "
+                                 "or use pbkdf2:sha256:600000 or more")
+
+
 def _rate_limits(app, add) -> None:
     config = app.config
+    if not config["RATELIMIT_ENABLED"]:
+        add("warn", "rate limits", "off (LEARNING_RATELIMIT_ENABLED=0): passwords and tokens can be guessed "
+                                   "without limit")
+        return
     uri = config["RATELIMIT_STORAGE_URI"]
     if uri.startswith("memory://"):
         add("warn", "rate limits", "kept in each process's memory: with several workers or hosts the limits multiply; "
@@ -158,7 +190,13 @@ def _smtp(app, add) -> None:
 
 def _files(app, add) -> None:
     instance = Path(app.config["INSTANCE_PATH"])
-    if os.access(instance, os.W_OK):
+    if not instance.exists():
+        parent = next((p for p in instance.parents if p.exists()), None)
+        if parent is not None and os.access(parent, os.W_OK):
+            add("ok", "instance folder", f"{instance} does not exist yet; the first start creates it")
+        else:
+            add("error", "instance folder", f"{instance} does not exist and cannot be created")
+    elif os.access(instance, os.W_OK):
         add("ok", "instance folder", f"{instance} is writable")
     else:
         add("error", "instance folder", f"{instance} is not writable (media and the secret key live there)")

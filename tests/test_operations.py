@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import logging
 
 from flask_migrate import upgrade
@@ -39,7 +40,7 @@ def test_doctor_names_what_is_wrong(tmp_path):
     assert result.exit_code == 1
     out = result.output
     assert "LEARNING_TIMEZONE='Mars/Olympus' is not a known time zone" in out
-    assert "migrations: database at nothing" in out and "learning db upgrade" in out
+    assert "empty.db does not exist: run `learning db upgrade`" in out
     assert "LEARNING_SCHEDULE_REMIND_BEHIND='every morning'" in out
     assert "[error] rate limits: redis://127.0.0.1:1/0" in out
     assert "[error] email: 127.0.0.1:1" in out
@@ -85,3 +86,56 @@ def test_proxy_fix_trusts_only_the_configured_number_of_proxies(tmp_path, databa
     seen = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "10.0.0.9, 203.0.113.7",
                                                       "X-Forwarded-Proto": "https"}).get_json()
     assert seen == {"remote": "203.0.113.7", "scheme": "https"}
+
+
+def _files(folder) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))} if folder.exists() else {}
+
+
+def _doctor_command(env: dict, tmp_path):
+    """`learning doctor` as an operator runs it: the console script's group, its own app."""
+    from click.testing import CliRunner
+
+    from learning.cli import main
+
+    clean = {key: None for key in os.environ if key.startswith("LEARNING_")}
+    return CliRunner().invoke(main, ["doctor"], env={**clean, **env}, catch_exceptions=False)
+
+
+def test_doctor_writes_no_file_not_even_on_a_new_machine(tmp_path):
+    instance = tmp_path / "instance"
+    result = _doctor_command({"LEARNING_INSTANCE_PATH": str(instance)}, tmp_path)
+    assert result.exit_code == 1
+    assert f"[error] database: {instance / 'learning.db'} does not exist: run `learning db upgrade`" in result.output
+    assert "[warn ] secret key: none yet: the first start creates" in result.output
+    assert not instance.exists() and list(tmp_path.iterdir()) == []  # no folder, no key, no database
+
+    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'learning.db'}"})
+    with app.app_context():
+        upgrade()
+        from learning.extensions import db
+
+        db.engine.dispose()
+    before = _files(instance)
+    assert "secret_key" in before and "learning.db" in before
+    result = _doctor_command({"LEARNING_INSTANCE_PATH": str(instance), "LEARNING_RATELIMIT_ENABLED": "0",
+                              "LEARNING_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}, tmp_path)
+    assert "[ok   ] migrations: database at the newest migration" in result.output, result.output
+    assert "[warn ] rate limits: off (LEARNING_RATELIMIT_ENABLED=0)" in result.output
+    assert "[warn ] passwords: LEARNING_PASSWORD_HASH_METHOD='pbkdf2:sha256:1000' is weak" in result.output
+    assert _files(instance) == before  # nothing written, not even SQLite's -wal or -shm
+
+
+def test_doctor_says_when_the_database_is_behind_the_code(tmp_path):
+    from flask_migrate import stamp
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}", "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": SECRET})
+    with app.app_context():
+        upgrade()
+        stamp(revision="0012_contest_banks")
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert ("[error] migrations: database at ['0012_contest_banks'], code at ['0013_participation'] "
+            "(behind the code): run `learning db upgrade`") in result.output
