@@ -181,6 +181,9 @@ def run_job(name: str, *, slot: datetime | None = None, requested_run_id: int | 
             db.session.rollback()
             status, error = RunStatus.FAILED, "".join(traceback.format_exception_only(exc)).strip()
             log.exception("job %s failed", name, extra={"job": name, "run": run_id})
+            from learning.errortracking import capture
+
+            capture(exc)
         run = db.session.get(JobRun, run_id)
         run.status, run.summary, run.error, run.finished_at = status, summary, error, utcnow()
         db.session.commit()

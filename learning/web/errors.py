@@ -92,6 +92,9 @@ def init_app(app) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        from learning.errortracking import capture
+
+        capture(error)
         ext.db.session.rollback()
         if request.path.startswith("/scim/"):
             return scim_error(500, "An unexpected error occurred; it has been logged.")
