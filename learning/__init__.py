@@ -196,6 +196,16 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["admin_can"] = admin_can
     app.jinja_env.globals["period_label"] = labels.period
-    app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
+    def datetime_filter(value, fmt=None):
+        """A date and time to the minute in the user's language and time zone (``fmt``: Babel's)."""
+        if not value:
+            return ""
+        if fmt:
+            return format_datetime(value, fmt)
+        from flask_babel import format_time
+
+        return f"{format_date(value, 'medium')} {format_time(value, 'short')}"
+
+    app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["hours"] = labels.hours

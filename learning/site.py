@@ -19,8 +19,9 @@ def home():
     from learning.quizzes import services as quizzes
 
     member = current_user.member
-    if member is None:
-        return render_template("site/home.html", account=current_user, points=None)
+    if member is None:  # an administrator without a member record: what exists, not what they did
+        return render_template("site/home.html", account=current_user, points=None,
+                               daily={"quiz": quizzes.daily_quiz(), "observer": True})
     return render_template(
         "site/home.html", account=current_user, points=member_summary(member),
         hours=courses.hours_against_quota(member), daily=quizzes.daily_status(member),
@@ -44,6 +45,12 @@ def set_language(code: str):
     if parts.netloc and parts.netloc != request.host:
         target = ""
     return redirect(target or url_for("site.home"))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the site's icon, not a 404."""
+    return redirect(url_for("static", filename="favicon.svg"))  # 302: the target's version may change
 
 
 @bp.route("/healthz")

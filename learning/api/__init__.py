@@ -71,7 +71,7 @@ def caller_member():
 
 
 def not_a_member():
-    return problem(404, "Not Found", "This account is not linked to a member.")
+    return problem(404, detail=_("This account is not linked to a member."))
 
 
 def _unauthorised():

@@ -4,13 +4,39 @@ from __future__ import annotations
 import json
 
 from flask import Response
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MIME = "application/problem+json"
 
+# Titles and default details in the caller's language (werkzeug's are English); a detail given
+# with abort(code, "…") is kept.
+TITLES = {
+    400: _l("Bad request"), 401: _l("Not logged in"), 403: _l("Not allowed"), 404: _l("Not found"),
+    405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("Upload too large"),
+    415: _l("Unsupported content type"), 422: _l("Invalid data"), 429: _l("Too many requests"),
+    500: _l("Unexpected error"), 503: _l("Service unavailable"),
+}
+DETAILS = {
+    400: _l("The request could not be understood."),
+    401: _l("Log in first: send a bearer token from POST /api/v1/auth/token."),
+    403: _l("Your account may not do this."),
+    404: _l("Nothing here, or it is outside the organisations you may see."),
+    405: _l("This address does not accept this method."),
+    413: _l("The upload is larger than the site accepts."),
+    415: _l("Send the body as JSON (Content-Type: application/json)."),
+    422: _l("Some fields are not valid: see errors."),
+    429: _l("Too many requests in a short time: wait and try again (Retry-After)."),
+}
 
-def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
+
+def problem(status: int, title: str | None = None, detail: str | None = None, *, errors: dict | None = None,
             headers: dict | None = None, type_: str = "about:blank", extra: dict | None = None) -> Response:
+    """A problem+json answer; without ``title``, the status's title in the caller's language."""
+    if title is None:
+        from werkzeug.http import HTTP_STATUS_CODES
+
+        title = TITLES.get(status) or HTTP_STATUS_CODES.get(status, "Error")
     body = {"type": type_, "title": str(title), "status": status, **(extra or {})}
     if detail:
         body["detail"] = str(detail)
@@ -24,7 +50,7 @@ def problem(status: int, title: str, detail: str | None = None, *, errors: dict 
 
 def coded_problem(code: str, detail: str, statuses: dict[str, int]) -> Response:
     """problem+json for a service's refusal, with its machine-readable ``code`` (clients branch on it)."""
-    return problem(statuses.get(code, 400), code.replace("_", " ").capitalize(), detail, extra={"code": code})
+    return problem(statuses.get(code, 400), detail=detail, extra={"code": code})
 
 
 def flatten_validation_errors(messages) -> dict[str, list[str]]:
@@ -61,10 +87,12 @@ def problem_from_http_exception(error: HTTPException) -> Response:
     if messages:
         errors = flatten_validation_errors(messages)
     detail = data.get("message") or error.description
+    if not data.get("message") and error.description == type(error).description:
+        detail = DETAILS.get(error.code, detail)  # werkzeug's English default, in the caller's language
     headers = dict(data.get("headers") or {})
     if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     if error.code == 429:
         retry = error.get_headers()
         headers.update({k: v for k, v in retry if k.lower() == "retry-after"})
-    return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)
+    return problem(error.code or 500, TITLES.get(error.code, error.name), detail, errors=errors, headers=headers)

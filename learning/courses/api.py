@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from flask_babel import gettext as _
 
 from learning.api import auth_required, caller_member
 from learning.api.problems import coded_problem, problem
@@ -70,7 +71,7 @@ def course_detail(course_id):
         return error
     found = services.catalogue(member, course_id=course_id)
     if not found:
-        return problem(404, "Not Found", "No such course.")
+        return problem(404, detail=_("No such course."))
     course = found[0]["course"]
     progress = services.course_progress(member, course)
     completion = services.completion_of(member, course)
@@ -89,7 +90,7 @@ def start(lesson_id):
         return error
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None:
-        return problem(404, "Not Found", "No such lesson.")
+        return problem(404, detail=_("No such lesson."))
     try:
         session = study.start_session(member, lesson)
     except study.StudyError as exc:

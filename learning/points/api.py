@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from flask_babel import gettext as _
 
 from learning import labels
 from learning.api import auth_required, caller_member, current_api_account
@@ -85,7 +86,7 @@ def ranking(args):
     period_key = args.get("period") or periods.current_quarter()
     org = _ranking_org(account, scope, args.get("org"))
     if org is None:
-        return problem(404, "Not Found", "No such organisation in your scope.")
+        return problem(404, detail=_("No such organisation in your scope."))
     start = (args["page"] - 1) * args["per_page"]
     if args["kind"] == "member":
         rows = rankings.member_ranking(org, period_key, [args["status"]] if args.get("status") else None)
@@ -117,7 +118,7 @@ def appraisal(args):
     they are eligible for awards (评先评优), for administrators and reviewers in their scope."""
     org = _scores_org(scope_for(current_api_account()), args.get("org"))
     if org is None:
-        return problem(404, "Not Found", "No such organisation in your scope.")
+        return problem(404, detail=_("No such organisation in your scope."))
     period_key = args.get("period") or periods.current_quarter()
     rows = appraise(org, period_key)
     start = (args["page"] - 1) * args["per_page"]
@@ -169,11 +170,11 @@ def open_dispute(payload, entry_id):
         return error
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or entry.member_id != member.id:
-        return problem(404, "Not Found", "No such entry of yours.")
+        return problem(404, detail=_("No such entry of yours."))
     try:
         dispute = disputes.open_dispute(entry, member, payload["reason"])
     except services.PointsError as exc:
         db.session.rollback()
-        return problem(409, "Conflict", str(exc.message))
+        return problem(409, detail=str(exc.message))
     db.session.commit()
     return dispute

@@ -89,7 +89,8 @@ def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
     ):
         sheet.append([title])
         sheet.append([note])
-        sheet.append([_("Generated at %(time)s UTC", time=utcnow().strftime("%Y-%m-%d %H:%M"))])
+        sheet.append([_("Generated at %(time)s (%(zone)s)", time=utcnow().astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"),
+                        zone=periods.zone().key)])
         sheet.append(header)
         sheet["A1"].font = Font(bold=True, size=14)
         for cell in sheet[4]:

@@ -49,6 +49,11 @@ def start_quiz(member: Member, quiz: Quiz) -> tuple[Attempt, bool]:
     return attempts.start(member, quiz, check=gate)
 
 
+def daily_quiz():
+    """The daily quiz, if one is set (for pages that show it to someone who does not take it)."""
+    return banks.daily_quiz()
+
+
 def daily_status(member: Member) -> dict:
     quiz = banks.daily_quiz()
     if quiz is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
@@ -34,14 +35,14 @@ def receive_events():
         )
     except services.RegistryError as exc:
         db.session.rollback()
-        return problem(401, "Unauthorized", str(exc))
+        return problem(401, detail=str(exc))
     payload = request.get_json(silent=True)
     if payload is None:
-        return problem(400, "Bad Request", "The body is not JSON.")
+        return problem(400, detail=_("The body is not JSON."))
     try:
         batch = BatchSchema().load(payload)
     except ValidationError as exc:
-        return problem(422, "Unprocessable Entity", "The batch is not well formed; nothing was stored.",
+        return problem(422, detail=_("The batch is not well formed; nothing was stored."),
                        errors=flatten_validation_errors(exc.messages))
     checked = [_check_event(item) for item in batch["events"]]
     applied = iter(services.receive(connection, [event for event, _refusal in checked if event is not None]))

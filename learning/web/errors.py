@@ -99,7 +99,7 @@ def init_app(app) -> None:
         if request.path.startswith("/scim/"):
             return scim_error(500, "An unexpected error occurred; it has been logged.")
         if wants_problem_json():
-            return problem(500, "Internal Server Error", _("An unexpected error occurred; it has been logged."))
+            return problem(500, detail=_("An unexpected error occurred; it has been logged."))
         return (
             render_template(
                 "errors/error.html",

@@ -132,6 +132,17 @@ def test_the_appraisal_download_is_a_real_workbook(client, db, tree, rules):
     assert first[:5] == [1, "王党员", "一支部", "正式党员", 8]
 
 
+def test_the_workbook_stamps_local_time(client, db, tree, rules):
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 11, 26, 17, 30, tzinfo=timezone.utc), tick=False):
+        login(client, "reviewer", PASSWORD)
+        response = client.get(f"/admin/points/export?org={tree['orgs']['C']}&period=all&format=xlsx")
+    assert response.status_code == 200
+    stamp = load_workbook(io.BytesIO(response.data))["党员"]["A3"].value
+    assert stamp == "生成于 2026-11-27 01:30（Asia/Shanghai）"
+
+
 def test_an_org_admin_raises_a_rule_for_the_subtree_with_history(client, db, tree, rules):
     login(client, "orgadmin", PASSWORD)
     page = client.get("/admin/points/rules/challenge_level_passed")

@@ -1,0 +1,50 @@
+"""Details every page and API answer shares: the icon, hidden elements, problem titles in the
+caller's language."""
+from learning.config import PACKAGE_DIR
+from tests.conftest import switch_language
+
+
+def test_every_page_names_an_icon_and_favicon_ico_is_not_a_404(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg?v=' in page
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/static/favicon.svg?v=")
+    icon = client.get(answer.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+def test_hidden_wins_over_classes_that_set_display():
+    css = (PACKAGE_DIR / "static" / "css" / "app.css").read_text()
+    assert "[hidden] { display: none !important; }" in css
+
+
+def test_api_problems_speak_the_callers_language(client, tree):
+    missing = client.get("/api/v1/no-such-thing").get_json()
+    assert (missing["title"], missing["status"]) == ("不存在", 404)
+    assert missing["detail"] == "这里没有内容，或不在您可查看的组织范围内。"
+    refused = client.post("/api/v1/auth/token", json={"username": 3})  # not a string
+    body = refused.get_json()
+    assert refused.status_code == 422 and body["title"] == "数据有误" and "username" in body["errors"]
+    switch_language(client, "en")
+    assert client.get("/api/v1/no-such-thing").get_json()["title"] == "Not found"
+
+
+def test_times_on_pages_are_local_and_to_the_minute(app):
+    from datetime import datetime, timezone
+
+    with app.test_request_context():
+        shown = app.jinja_env.filters["datetime"](datetime(2026, 11, 26, 9, 30, 45, tzinfo=timezone.utc))
+    assert shown == "2026年11月26日 17:30"  # Asia/Shanghai, no seconds
+
+
+def test_an_administrator_without_a_member_record_sees_that_the_daily_quiz_exists(client, db, tree):
+    from learning.quizzes.banks import import_content
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    login(client, "root", PASSWORD)
+    assert "还没有设置每日答题" in client.get("/").get_data(as_text=True)
+    assert import_content(PACKAGE_DIR / "content" / "quizzes").ok
+    db.session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert "还没有设置每日答题" not in home and "每日答题已设置" in home
