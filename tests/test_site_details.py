@@ -48,3 +48,15 @@ def test_an_administrator_without_a_member_record_sees_that_the_daily_quiz_exist
     db.session.commit()
     home = client.get("/").get_data(as_text=True)
     assert "还没有设置每日答题" not in home and "每日答题已设置" in home
+
+
+def test_one_english_word_two_chinese_meanings(app):
+    """msgctxt: a campaign's Status is 状态 (a member's is 身份); a connection's Name is 名称 (a person's 姓名)."""
+    from flask_babel import gettext, pgettext
+
+    with app.test_request_context():
+        assert (pgettext("campaign", "Status"), gettext("Status")) == ("状态", "身份")
+        assert (pgettext("connection", "Name"), gettext("Name")) == ("名称", "姓名")
+    templates = PACKAGE_DIR / "templates"
+    assert 'pgettext("campaign", "Status")' in (templates / "quizzes" / "admin_challenges.html").read_text()
+    assert (templates / "registry" / "connections.html").read_text().count('pgettext("connection", "Name")') == 2
