@@ -13,8 +13,15 @@ from learning.web import admin_required, page_arg
 from learning.scheduler import services
 from learning.scheduler.jobs import JOBS
 from learning.scheduler.models import JobRun, RunStatus
+from learning.scheduler.summaries import describe
 
 bp = Blueprint("scheduler", __name__, url_prefix="/admin/jobs")
+
+
+@bp.app_template_global("describe_run")
+def describe_run(summary):
+    """A run's summary as (label, value) lines in the reader's language."""
+    return describe(summary)
 
 
 @bp.route("/")

@@ -31,8 +31,13 @@ def test_an_administrator_starts_a_job_and_watches_it_finish(page, app, tree):
     expect(row.get_by_role("button", name="立即运行")).to_be_enabled(timeout=15000)
     assert "成功" in page.locator("#job-verify_totals").inner_text()
     assert "调度器运行正常" in page.locator("#scheduler-state").inner_text()
+    assert "与积分明细不符的合计：0" in page.locator("#runs").inner_text()  # words, not JSON
+    assert "{" not in page.locator("#runs").inner_text()
     page.locator("#runs a").first.click()
-    assert "differences" in page.locator("pre.summary").inner_text()
+    facts = page.locator("dl.facts").last.inner_text()
+    assert "与积分明细不符的合计" in facts and "示例" in facts
+    page.locator("details summary").click()  # the stored record, for whoever needs it
+    assert '"differences": 0' in page.locator("pre.summary").inner_text()
     screenshot(page, "admin-jobs")
 
 
