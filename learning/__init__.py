@@ -113,6 +113,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.courses import hours as course_hours
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
+    import learning.points.notices  # noqa: F401  (registers how its messages read)
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

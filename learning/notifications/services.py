@@ -40,9 +40,25 @@ def notify(kind: str, key: str, per_member: dict[int, dict]) -> list[int]:
     return new
 
 
+_wordings: dict = {}
+
+
+def wording(kind: str):
+    """Register how a feature's message ``kind`` reads (a function of its parameters returning a
+    Message, called in the reader's language): features own their words, this module stores and
+    delivers them."""
+    def register(function):
+        _wordings[kind] = function
+        return function
+
+    return register
+
+
 def message(notification: Notification) -> Message:
     """The message worded in the current language."""
     p = notification.params or {}
+    if notification.kind in _wordings:
+        return _wordings[notification.kind](p)
     if notification.kind == HOURS_BEHIND:
         title = _("Study hours reminder")
         body = _("%(period)s ends on %(ends_on)s. You still need %(required)s required and %(elective)s elective "

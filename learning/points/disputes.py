@@ -75,5 +75,8 @@ def resolve_dispute(dispute: Dispute, *, actor, accept: bool, resolution: str) -
     record("points.dispute_accepted" if accept else "points.dispute_rejected", actor=actor,
            target=f"member:{dispute.member_id}", organisation_id=dispute.entry.organisation_id,
            detail={"entry_id": dispute.entry_id, "points": dispute.entry.points, "resolution": resolution[:200]})
+    from learning.points.notices import dispute_decided
+
+    dispute_decided(dispute)  # the member is told, in the same transaction
     db.session.flush()
     return dispute

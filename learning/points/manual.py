@@ -183,6 +183,9 @@ def decide(manual: ManualAward, *, reviewer, approve: bool, note: str | None = N
     else:
         _add_to_counter(manual.rule_id, manual.subject_key, manual.window_key, -abs(manual.points))
     _audit("points.manual_approved" if approve else "points.manual_refused", reviewer, manual)
+    from learning.points.notices import manual_decided
+
+    manual_decided(manual)  # the giver (and the member who gets them) told, in the same transaction
     db.session.flush()
     return manual
 
