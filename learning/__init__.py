@@ -114,6 +114,12 @@ def _init_extensions(app: Flask) -> None:
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
     import learning.points.notices  # noqa: F401  (registers how its messages read)
+    from learning.courses import panels as course_panels
+    from learning.points import panels as points_panels
+    from learning.quizzes import panels as quiz_panels
+
+    for panels in (points_panels, course_panels, quiz_panels):
+        panels.register()  # the member page's panels (the organisation pages import no feature)
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

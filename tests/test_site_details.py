@@ -60,3 +60,21 @@ def test_one_english_word_two_chinese_meanings(app):
     templates = PACKAGE_DIR / "templates"
     assert 'pgettext("campaign", "Status")' in (templates / "quizzes" / "admin_challenges.html").read_text()
     assert (templates / "registry" / "connections.html").read_text().count('pgettext("connection", "Name")') == 2
+
+
+def test_a_secretary_sees_a_members_points_hours_and_quiz_results(client, db, tree, rules):
+    from learning.accounts.models import Account
+    from learning.orgs.models import Member
+    from tests.conftest import login
+    from tests.factories import PASSWORD, give_points
+
+    give_points(db.session.get(Member, tree["members"]["b1_member"]), 7, db.session.get(Account, tree["accounts"]["superadmin"]),
+                reason="志愿服务")
+    db.session.commit()
+    login(client, "secretary", PASSWORD)
+    page = client.get(f"/admin/members/{tree['members']['b1_member']}").get_data(as_text=True)
+    assert 'id="member-points"' in page and "志愿服务" in page and "+7" in page
+    assert 'id="member-hours"' in page and "0 / 8" in page  # the default quota: 8 required hours
+    assert 'id="member-quizzes"' in page and "还没有参加过答题" in page
+    other = client.get(f"/admin/members/{tree['members']['b2_member']}")
+    assert other.status_code == 404  # another branch's member: no page, no panels

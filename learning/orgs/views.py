@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from learning.accounts import administration
+from learning.web.panels import member_panels
 from learning.web import ConfirmForm, admin_required, id_arg, page_arg
 from learning.accounts.models import Account
 from learning.extensions import db
@@ -112,4 +113,5 @@ def member_detail(member_id: int):
         grantable_roles=[r for r in administration.grantable_roles(current_user) if r.value != "member"] if administers else [],
         grantable_orgs=administration.grantable_orgs(current_user, member) if administers else [],
         confirm_form=ConfirmForm(),
+        panels=member_panels(member, current_user),
     )
