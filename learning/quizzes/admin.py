@@ -15,10 +15,10 @@ from learning.web import ConfirmForm
 from learning.extensions import db
 from learning.orgs.models import Organisation, OrgKind
 from learning.orgs.queries import paginate
-from learning.orgs.scoping import Permission, scope_for
-from learning.web import admin_required, page_arg
+from learning.orgs.scoping import Permission, org_or_404, scope_for
+from learning.web import admin_required, id_arg, page_arg
 from learning.points import periods
-from learning.quizzes import analysis, banks, challenges
+from learning.quizzes import analysis, banks, challenges, reach
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.challenges import ChallengeSpec, LevelSpec
 from learning.quizzes.forms import ChallengeForm, UploadForm
@@ -168,6 +168,27 @@ def _challenge_or_404(challenge_id: int) -> Challenge:
 def challenge_list():
     rows = challenges.challenges_in_scope(scope_for(current_user), Permission.RUN_CAMPAIGNS)
     return render_template("quizzes/admin_challenges.html", challenges=rows, confirm=ConfirmForm())
+
+
+@bp.route("/challenges/ours")
+@admin_required(Permission.VIEW_MEMBERS)
+def our_campaigns():
+    """Campaigns run above the viewer's organisation (the park's), with its own members' figures."""
+    org_id = id_arg("org")
+    if org_id is not None:
+        org = org_or_404(current_user, org_id)
+    else:
+        org = db.session.scalar(scope_for(current_user).roots(Permission.VIEW_MEMBERS).order_by(Organisation.path).limit(1))
+        if org is None:
+            abort(403)
+    campaigns = reach.reaching(org)
+    chosen_id = id_arg("challenge")
+    chosen = next((c for c in campaigns if c.id == chosen_id), None) if chosen_id else (campaigns[0] if campaigns else None)
+    if chosen_id and chosen is None:
+        abort(404)
+    figures = reach.our_figures(chosen, org) if chosen else None
+    return render_template("quizzes/admin_our_campaigns.html", org=org, campaigns=campaigns, chosen=chosen,
+                           figures=figures)
 
 
 def _local(moment: datetime) -> datetime:
