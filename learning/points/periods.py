@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from learning.db import utcnow
 
@@ -70,11 +71,11 @@ def parse(key: str) -> PeriodSpan:
     if key == ALL_TIME:
         return PeriodSpan(ALL_TIME, "all", None, None)
     if key[:4].isdigit() and not 1900 <= int(key[:4]) <= 2199:
-        raise PeriodError(f"{key!r}: the year must be between 1900 and 2199")
+        raise PeriodError(_l("%(key)s: the year must be between 1900 and 2199.", key=key))
     if m := _MONTH.match(key):
         year, month = int(m.group(1)), int(m.group(2))
         if not 1 <= month <= 12:
-            raise PeriodError(f"no month {month} in {key!r}")
+            raise PeriodError(_l("%(key)s: there is no month %(month)d.", key=key, month=month))
         start = date(year, month, 1)
         end = (date(year + (month == 12), month % 12 + 1, 1)) - timedelta(days=1)
         return PeriodSpan(key, "month", start, end)
@@ -86,7 +87,7 @@ def parse(key: str) -> PeriodSpan:
     if m := _YEAR.match(key):
         year = int(m.group(1))
         return PeriodSpan(key, "year", date(year, 1, 1), date(year, 12, 31))
-    raise PeriodError(f"{key!r} is not a period: use 2026-11, 2026Q4, 2026 or all")
+    raise PeriodError(_l("%(key)s is not a period: write 2026-11, 2026Q4, 2026 or all.", key=key))
 
 
 def key_of_kind(d: date, kind: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, literal, select
 
 from learning.db import utcnow
@@ -52,10 +53,11 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     """Freeze ``period_key`` (a month, quarter or year that has ended)."""
     span = periods.parse(period_key)
     if span.kind == "all":
-        raise PointsError("'all' is not a period that can be closed")
+        raise PointsError(_l("“All time” is not a period that can be closed."))
     today = today or periods.local_today()
     if span.ends_on >= today:
-        raise PointsError(f"{span.key} ends on {span.ends_on.isoformat()}; it can be closed from the day after")
+        raise PointsError(_l("%(period)s ends on %(ends_on)s; it can be closed from the day after.",
+                             period=span.key, ends_on=span.ends_on.isoformat()))
     ensure_period(span)
     lock = select(Period).where(Period.key == span.key)
     if db.engine.dialect.name == "postgresql":

@@ -79,4 +79,4 @@ def test_bad_export_arguments(runner, db, tree, rules, tmp_path):
     bad_org = runner.invoke(args=["rankings", "export", "--period", "2026Q3", "--org", "NOPE", "-o", str(tmp_path / "x")])
     assert bad_org.exit_code == 2 and "NOPE" in bad_org.output
     early = runner.invoke(args=["periods", "close", "2099Q1"])
-    assert early.exit_code == 1 and "can be closed from the day after" in early.output
+    assert early.exit_code == 1 and "2099Q1 截至 2099-03-31，次日起方可封存。" in early.output
