@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from learning.db import utcnow
@@ -73,7 +74,8 @@ def parse_upload(name: str, text: str) -> tuple[dict, list[ParsedQuestion], list
     seen: dict[str, int] = {}
     for q in result.questions:
         if q.key in seen:
-            errors.append(f"{name}:{q.line}: the question id {q.key!r} is already used on line {seen[q.key]}")
+            errors.append(f"{name}:{q.line}: " + _("the question id %(key)s is already used on line %(line)d",
+                                                      key=repr(q.key), line=seen[q.key]))
         seen[q.key] = q.line
     return meta, result.questions, sorted(errors, key=lambda e: int(e.split(":")[1]) if e.split(":")[1].isdigit() else 0)
 
@@ -112,14 +114,14 @@ def import_upload(bank: QuestionBank, name: str, data: bytes) -> ImportReport:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        report.errors.append(f"{name}:1: the file is not UTF-8 text")
+        report.errors.append(f"{name}:1: " + _("the file is not UTF-8 text"))
         return report
     _meta, parsed, errors = parse_upload(name, text)
     if errors:
         report.errors = errors
         return report
     if not parsed:
-        report.errors.append(f"{name}:1: no questions found")
+        report.errors.append(f"{name}:1: " + _("no questions found"))
         return report
     apply_questions(bank, parsed, retire_missing=False, report=report)
     bank.updated_at = utcnow()
@@ -139,7 +141,7 @@ def import_content(root: str | Path) -> ImportReport:
         text = path.read_text(encoding="utf-8-sig")
         meta, parsed, errors = parse_upload(rel, text)
         if not SLUG.match(slug):
-            errors.insert(0, f"{rel}:1: the file name must be a slug (a-z, 0-9 and -)")
+            errors.insert(0, f"{rel}:1: " + _("the file name must be a slug (a-z, 0-9 and -)"))
         if errors:
             report.errors += errors
             continue

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+from flask_babel import lazy_gettext as _l
 
 from learning.quizzes.models import QuestionKind
 
@@ -73,36 +74,36 @@ class ParseResult:
 def check_question(q: ParsedQuestion) -> str | None:
     """What is wrong with a parsed question, whatever file it came from (None: nothing)."""
     if not q.stem.strip() and not q.stem_after.strip():
-        return "the question has no text"
+        return _l("the question has no text")
     if len(q.stem) > 4000:
-        return "the question text is longer than 4000 characters"
+        return _l("the question text is longer than 4000 characters")
     if q.difficulty not in (1, 2, 3):
-        return "difficulty must be 1, 2 or 3"
+        return _l("difficulty must be 1, 2 or 3")
     texts = [a["text"] for a in q.answers]
     if any(not t.strip() for t in texts):
-        return "an answer is empty"
+        return _l("an answer is empty")
     positive = [a for a in q.answers if a["weight"] > 0]
     if q.kind is QuestionKind.FILL_BLANK:
         if not positive:
-            return "a fill-in question needs at least one accepted answer"
+            return _l("a fill-in question needs at least one accepted answer")
     elif q.kind is QuestionKind.TRUE_FALSE:
         if sorted(texts) != ["false", "true"] or len(positive) != 1:
-            return "a true/false question is either true or false"
+            return _l("a true/false question is either true or false")
     else:
         if len(q.answers) < 2:
-            return "a choice question needs at least two options"
+            return _l("a choice question needs at least two options")
         if len(q.answers) > 10:
-            return "a choice question has at most ten options"
+            return _l("a choice question has at most ten options")
         if len(set(texts)) != len(texts):
-            return "two options have the same text"
+            return _l("two options have the same text")
         if not positive:
-            return "no option is marked right"
+            return _l("no option is marked right")
         if q.kind is QuestionKind.SINGLE and not any(a["weight"] >= 100 for a in q.answers):
-            return "a single-choice question needs one option worth 100%"
+            return _l("a single-choice question needs one option worth the full mark")
         if q.kind is QuestionKind.MULTIPLE and abs(sum(a["weight"] for a in positive) - 100) > 0.5:
-            return "the weights of the right options must add up to 100%"
+            return _l("the weights of the right options must add up to one hundred per cent")
     if any(not -100 <= a["weight"] <= 100 for a in q.answers):
-        return "weights lie between -100% and 100%"
+        return _l("weights lie between minus and plus one hundred per cent")
     return None
 
 
@@ -174,9 +175,9 @@ def _parse_answer_block(body: str, line: int) -> tuple[QuestionKind, list[dict],
         body, general = body[:cut], _clean(body[cut + 4:])
     stripped = body.strip()
     if not stripped:
-        raise FormatError(line, "essay questions ({}) are not supported; expected answers such as {=right ~wrong}")
+        raise FormatError(line, _l("essay questions ({}) are not supported; expected answers such as {=right ~wrong}"))
     if stripped.startswith("#"):
-        raise FormatError(line, "numerical questions ({#…}) are not supported")
+        raise FormatError(line, _l("numerical questions ({#…}) are not supported"))
     tf = re.match(r"(TRUE|FALSE|T|F)\s*(?=#|$)", stripped, re.IGNORECASE)
     if tf:
         is_true = tf.group(1).upper().startswith("T")
@@ -193,7 +194,7 @@ def _parse_answer_block(body: str, line: int) -> tuple[QuestionKind, list[dict],
         ]
         return QuestionKind.TRUE_FALSE, answers, general
     if stripped[0] not in "=~":
-        raise FormatError(line, f"expected an answer starting with = or ~, or T/F, found {stripped[:20]!r}")
+        raise FormatError(line, _l("expected an answer starting with = or ~, or T/F, found %(found)s", found=repr(stripped[:20])))
     items: list[tuple[str, str, int]] = []
     i = 0
     while i < len(stripped):
@@ -205,7 +206,7 @@ def _parse_answer_block(body: str, line: int) -> tuple[QuestionKind, list[dict],
     answers, marks = [], set()
     for mark, chunk, at in items:
         if _find_seq(chunk, "->") >= 0:
-            raise FormatError(at, "matching questions (a -> b) are not supported")
+            raise FormatError(at, _l("matching questions (a -> b) are not supported"))
         weight, chunk = _weight(chunk, at)
         text, feedback = _split_feedback(chunk)
         if weight is None:
@@ -275,18 +276,18 @@ def _parse_gift_question(block: list[tuple[int, str]], category: str, meta: dict
     if text.startswith("::"):
         end = _find_seq(text, "::", 2)
         if end < 0:
-            raise FormatError(first, "the title starting with :: has no closing ::")
+            raise FormatError(first, _l("the title starting with :: has no closing ::"))
         title = _unescape(text[2:end]).strip()
         offset += end + 2
         text = text[end + 2:]
     open_at = _find(text, "{")
     if open_at < 0:
-        raise FormatError(first, "expected an answer block {…} in this question")
+        raise FormatError(first, _l("expected an answer block {…} in this question"))
     close_at = _find(text, "}", open_at + 1)
     if close_at < 0:
-        raise FormatError(line_at(offset + open_at), "the answer block opened here has no closing }")
+        raise FormatError(line_at(offset + open_at), _l("the answer block opened here has no closing }"))
     if _find(text, "{", close_at + 1) >= 0:
-        raise FormatError(line_at(offset + close_at), "only one answer block {…} per question; leave a blank line between questions")
+        raise FormatError(line_at(offset + close_at), _l("only one answer block {…} per question; leave a blank line between questions"))
     kind, answers, general = _parse_answer_block(text[open_at + 1:close_at], line_at(offset + open_at))
     before, after = _clean(text[:open_at]), _clean(text[close_at + 1:])
     if after and kind is QuestionKind.TRUE_FALSE:
@@ -379,16 +380,16 @@ def parse_aiken(text: str) -> ParseResult:
         option = AIKEN_OPTION.match(line)
         if stem is None:
             if answer or option:
-                fail(number, "expected a question line before the options and the ANSWER line")
+                fail(number, _l("expected a question line before the options and the ANSWER line"))
                 continue
             stem, stem_line, options = line, number, []
         elif answer:
             letters = [letter for letter, _ in options]
             if len(options) < 2:
-                fail(number, "a question needs at least two options (A. … B. …) before its ANSWER line")
+                fail(number, _l("a question needs at least two options (A. … B. …) before its ANSWER line"))
                 continue
             if answer.group(1) not in letters:
-                fail(number, f"ANSWER: {answer.group(1)} names no option; the options are {', '.join(letters)}")
+                fail(number, _l("ANSWER: %(letter)s names no option; the options are %(letters)s", letter=answer.group(1), letters=", ".join(letters)))
                 continue
             question = ParsedQuestion(
                 kind=QuestionKind.SINGLE, stem=stem, line=stem_line,
@@ -403,15 +404,15 @@ def parse_aiken(text: str) -> ParseResult:
         elif option:
             expected = chr(ord("A") + len(options))
             if option.group(1) != expected:
-                fail(number, f"expected option {expected}, found {option.group(1)}")
+                fail(number, _l("expected option %(expected)s, found %(found)s", expected=expected, found=option.group(1)))
                 continue
             options.append((option.group(1), option.group(2).strip()))
         elif options:
-            fail(number, "expected the next option (B. …) or the ANSWER: line; a question must be on one line")
+            fail(number, _l("expected the next option (B. …) or the ANSWER: line; a question must be on one line"))
         else:
-            fail(number, "expected options A. B. … after the question; a question must be on one line")
+            fail(number, _l("expected options A. B. … after the question; a question must be on one line"))
     if stem is not None:
-        errors.append(FormatError(stem_line, "this question has no ANSWER: line"))
+        errors.append(FormatError(stem_line, _l("this question has no ANSWER: line")))
     return ParseResult(questions, errors)
 
 
@@ -446,9 +447,9 @@ def parse_yaml(text: str) -> tuple[dict, ParseResult]:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return {}, ParseResult([], [FormatError(mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        return {}, ParseResult([], [FormatError(mark.line + 1 if mark else 1, _l("not valid YAML: %(problem)s", problem=getattr(exc, 'problem', exc)))])
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
-        return {}, ParseResult([], [FormatError(1, "expected a mapping with a list of questions under 'questions:'")])
+        return {}, ParseResult([], [FormatError(1, _l("expected a mapping with a list of questions under 'questions:'"))])
     bank = {"title": str(data.get("title") or "").strip(), "description": str(data.get("description") or "").strip()}
     default_category = str(data.get("category") or "").strip()
     questions, errors = [], []
@@ -467,45 +468,45 @@ def parse_yaml(text: str) -> tuple[dict, ParseResult]:
 
 def _yaml_question(item, line: int, default_category: str) -> ParsedQuestion:
     if not isinstance(item, dict):
-        raise FormatError(line, "each question is a mapping with type, question and answer")
+        raise FormatError(line, _l("each question is a mapping with type, question and answer"))
     unknown = set(item) - YAML_FIELDS - {"__line__"}
     if unknown:
-        raise FormatError(line, f"unknown field {sorted(unknown)[0]!r}; expected {', '.join(sorted(YAML_FIELDS))}")
+        raise FormatError(line, _l("unknown field %(field)s; expected %(fields)s", field=repr(sorted(unknown)[0]), fields=", ".join(sorted(YAML_FIELDS))))
     kind = YAML_KINDS.get(str(item.get("type", "")))
     if kind is None:
-        raise FormatError(line, f"type: {item.get('type')!r} is not one of {', '.join(YAML_KINDS)}")
+        raise FormatError(line, _l("type: %(kind)s is not one of %(kinds)s", kind=repr(item.get('type')), kinds=", ".join(YAML_KINDS)))
     stem = str(item.get("question") or "").strip()
     tags = item.get("tags") or []
     if not isinstance(tags, list):
-        raise FormatError(line, "tags: expected a list")
+        raise FormatError(line, _l("tags: expected a list"))
     try:
         difficulty = int(item.get("difficulty", 2))
     except (TypeError, ValueError):
-        raise FormatError(line, "difficulty: expected 1, 2 or 3") from None
+        raise FormatError(line, _l("difficulty: expected 1, 2 or 3")) from None
     answer = item.get("answer", item.get("answers"))
     if kind is QuestionKind.TRUE_FALSE:
         if not isinstance(answer, bool):
-            raise FormatError(line, "answer: a true/false question's answer is true or false")
+            raise FormatError(line, _l("answer: a true/false question's answer is true or false"))
         answers = [{"text": "true", "weight": 100.0 if answer else 0.0, "feedback": ""},
                    {"text": "false", "weight": 0.0 if answer else 100.0, "feedback": ""}]
     elif kind is QuestionKind.FILL_BLANK:
         accepted = answer if isinstance(answer, list) else [answer]
         if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in accepted) or answer is None:
-            raise FormatError(line, "answer: a fill-in question lists the accepted texts")
+            raise FormatError(line, _l("answer: a fill-in question lists the accepted texts"))
         answers = [{"text": str(a).strip(), "weight": 100.0, "feedback": ""} for a in accepted]
     else:
         options = item.get("options")
         if not isinstance(options, list) or not all(isinstance(o, (str, int, float)) for o in options):
-            raise FormatError(line, "options: expected a list of option texts")
+            raise FormatError(line, _l("options: expected a list of option texts"))
         letters = [chr(ord("A") + i) for i in range(len(options))]
         chosen = answer if isinstance(answer, list) else [answer]
         chosen = [str(c).strip().upper() for c in chosen if c is not None]
         if not chosen or any(c not in letters for c in chosen):
-            raise FormatError(line, f"answer: expected option letters among {', '.join(letters)}")
+            raise FormatError(line, _l("answer: expected option letters among %(letters)s", letters=", ".join(letters)))
         if kind is QuestionKind.SINGLE and len(chosen) != 1:
-            raise FormatError(line, "answer: a single-choice question has one right option")
+            raise FormatError(line, _l("answer: a single-choice question has one right option"))
         if kind is QuestionKind.MULTIPLE and len(chosen) < 2:
-            raise FormatError(line, "answer: a multiple-choice question has at least two right options")
+            raise FormatError(line, _l("answer: a multiple-choice question has at least two right options"))
         share = round(100 / len(chosen), 5)
         # Any wrong option chosen cancels the question, as 多选题 are marked ("错选不得分").
         answers = [{"text": str(o).strip(), "weight": (100.0 if kind is QuestionKind.SINGLE else share)

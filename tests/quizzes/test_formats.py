@@ -59,7 +59,7 @@ def test_moodles_gift_examples_parse_into_our_four_types():
     ("How are you? {}\n", 1, "essay"),
     ("A statement with no answers at all\n", 1, "expected an answer block"),
     ("Pick {~a ~b ~c}\n", 1, "no option is marked right"),
-    ("Pick {~%50%a ~%20%b ~c}\n", 1, "add up to 100%"),
+    ("Pick {~%50%a ~%20%b ~c}\n", 1, "add up to one hundred per cent"),
     ("Pick {=a =b ~a}\n", 1, "same text"),
     ("Pick {?a ?b}\n", 1, "expected an answer starting with = or ~"),
 ])
@@ -109,15 +109,16 @@ def test_a_file_with_one_error_imports_nothing_and_a_good_upload_updates_by_id(d
     bank = bank_service.create_bank("uploads", "上传题库")
     bad = "::a:: 第一题 {T}\n\n::b:: 第二题 {=对 ~错\n"
     report = bank_service.import_upload(bank, "mixed.gift", bad.encode())
-    assert not report.ok and report.errors == ["mixed.gift:3: the answer block opened here has no closing }"]
+    # In the app (here, its default language) the errors are Chinese; outside it, the source English above.
+    assert not report.ok and report.errors == ["mixed.gift:3: 此处开始的答案块缺少结尾的 }"]
     assert db.session.scalar(select(func.count()).select_from(Question)) == 0
 
     assert bank_service.import_upload(bank, "q.gift", "::a:: 第一题 {T}\n\n::b:: 第二题 {=对 ~错}\n".encode()).created == 2
     again = bank_service.import_upload(bank, "q.gift", "::a:: 第一题 {F}\n\n::b:: 第二题 {=对 ~错}\n".encode())
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
-    assert bank_service.import_upload(bank, "x.gift", b"\xff\xfe").errors == ["x.gift:1: the file is not UTF-8 text"]
+    assert bank_service.import_upload(bank, "x.gift", b"\xff\xfe").errors == ["x.gift:1: 文件不是 UTF-8 文本"]
     duplicate = bank_service.import_upload(bank, "d.gift", "::a:: 一 {T}\n\n::a:: 二 {F}\n".encode())
-    assert duplicate.errors == ["d.gift:3: the question id 'a' is already used on line 1"]
+    assert duplicate.errors == ["d.gift:3: 题目编号 'a' 已在第 1 行使用"]
 
 
 def test_the_shipped_banks_hold_at_least_150_questions_of_every_type(db, tree, banks):
