@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from learning.extensions import db
@@ -92,7 +93,8 @@ def pull_command(name, apply, force):
                        f"{figures['deactivated']} deactivated, {figures['unchanged']} unchanged, "
                        f"{figures['problem_count']} problems")
             for problem in figures["problems"][:50]:
-                click.echo(f"  row {problem['row']}: {problem['message']}")
+                where = _("row %(n)d", n=problem["row"])
+                click.echo(f"  {where}: {problem['message']}")
     if run.status.value != "succeeded":
         raise click.ClickException(run.error or "the pull failed")
     click.echo("Applied." if apply else "Dry run: nothing was written; add --apply to write it.")
@@ -116,7 +118,8 @@ def import_command(path, apply, keep_missing, force):
     except RosterError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in report.problems[:200]:
-        click.echo(f"row {problem.row}: {problem.message}")
+        where = _("row %(n)d", n=problem.row)
+        click.echo(f"{where}: {problem.message}")
     if len(report.problems) > 200:
         click.echo(f"... and {len(report.problems) - 200} more problems")
     verb, done = ("Applied", "") if report.applied else ("Dry run", "to be ")

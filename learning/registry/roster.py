@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from learning.db import utcnow
@@ -72,7 +73,7 @@ def deactivation_refusal(deactivating: int, active: int) -> str | None:
     """Why deactivating ``deactivating`` of ``active`` members (counted before) at once needs
     forcing, or None when it does not."""
     if deactivating > max(SAFE_DEACTIVATION_FLOOR, SAFE_DEACTIVATION_SHARE * active):
-        return f"it would deactivate {deactivating} of {active} active members"
+        return _("it would deactivate %(n)d of %(active)d active members", n=deactivating, active=active)
     return None
 
 
@@ -156,22 +157,24 @@ def reconcile_organisations(rows, apply: bool) -> Report:
         external_id, name = row.get("组织编号", ""), row.get("组织名称", "")
         kind = ORG_KINDS.get(row.get("组织类别", ""))
         if not external_id:
-            report.problems.append(RowProblem(number, "组织编号 is empty"))
+            report.problems.append(RowProblem(number, _("%(column)s is empty", column="组织编号")))
             continue
         if external_id in seen:
-            report.problems.append(RowProblem(number, f"组织编号 {external_id} repeats row {seen[external_id]}"))
+            report.problems.append(RowProblem(number, _("%(column)s %(value)s repeats row %(row)d", column="组织编号", value=external_id,
+                                                                  row=seen[external_id])))
             continue
         seen[external_id] = number
         if not name:
-            report.problems.append(RowProblem(number, "组织名称 is empty"))
+            report.problems.append(RowProblem(number, _("%(column)s is empty", column="组织名称")))
         if kind is None:
-            report.problems.append(RowProblem(number, f"组织类别 {row.get('组织类别', '')!r} is not one of {'、'.join(ORG_KINDS)}"))
+            report.problems.append(RowProblem(number, _("%(column)s %(value)s is not one of %(choices)s", column="组织类别",
+                                                                  value=repr(row.get("组织类别", "")), choices="、".join(ORG_KINDS))))
             continue
         parsed.append((number, external_id, name, kind, row.get("上级组织编号", ""), row.get("联合党支部", "") in YES))
     known = set(existing) | {p[1] for p in parsed}
     for number, external_id, _name, _kind, parent, _joint in parsed:
         if parent and parent not in known:
-            report.problems.append(RowProblem(number, f"上级组织编号 {parent} is neither in the file nor in the tree"))
+            report.problems.append(RowProblem(number, _("上级组织编号 %(value)s is neither in the file nor in the tree", value=parent)))
     if report.problems:
         return report
     # Parents before children: repeat passes until every row has its parent.
@@ -201,7 +204,7 @@ def reconcile_organisations(rows, apply: bool) -> Report:
             progress = True
         if not progress:
             for item in later:
-                report.problems.append(RowProblem(item[0], "the 上级组织编号 chain loops"))
+                report.problems.append(RowProblem(item[0], _("the 上级组织编号 chain loops")))
             break
         pending = later
     return report
@@ -227,22 +230,24 @@ def reconcile_members(rows, apply: bool, deactivate_missing: bool) -> Report:
         org_ref, status_text = row.get("所在党组织编号", ""), row.get("人员类别", "")
         problems = []
         if not external_id:
-            problems.append("党员编号 is empty")
+            problems.append(_("%(column)s is empty", column="党员编号"))
         elif external_id in seen:
-            problems.append(f"党员编号 {external_id} repeats row {seen[external_id]}")
+            problems.append(_("%(column)s %(value)s repeats row %(row)d", column="党员编号", value=external_id,
+                                      row=seen[external_id]))
         if not name:
-            problems.append("姓名 is empty")
+            problems.append(_("%(column)s is empty", column="姓名"))
         if org_ref not in org_ids:
-            problems.append(f"所在党组织编号 {org_ref!r} is not an organisation")
+            problems.append(_("所在党组织编号 %(value)s is not an organisation", value=repr(org_ref)))
         status = STATUSES.get(status_text)
         if status is None:
-            problems.append(f"人员类别 {status_text!r} is not one of {'、'.join(STATUSES)}")
+            problems.append(_("%(column)s %(value)s is not one of %(choices)s", column="人员类别",
+                                      value=repr(status_text), choices="、".join(STATUSES)))
         joined_on = None
         if row.get("入党日期"):
             try:
                 joined_on = date.fromisoformat(row["入党日期"].replace("/", "-")[:10])
             except ValueError:
-                problems.append(f"入党日期 {row['入党日期']!r} is not a date (2020-07-01)")
+                problems.append(_("入党日期 %(value)s is not a date (2020-07-01)", value=repr(row["入党日期"])))
         if problems:
             report.problems.extend(RowProblem(number, p) for p in problems)
             continue

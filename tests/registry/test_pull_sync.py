@@ -117,7 +117,7 @@ def test_an_empty_answer_does_not_end_everyones_membership(db, tree, connection)
     registry_like_tree(registry, skip={"M-B1-S", "M-B1-1", "M-G1-1", "M-B2-1", "M-B2-S", "M-B3-1"})
     before = snapshot(db)
     run = sync.pull(connection, apply=True, client_factory=registry.factory)
-    assert run.status == SyncStatus.FAILED and "would deactivate 6 of 9" in run.error
+    assert run.status == SyncStatus.FAILED and "这将停用 9 名在册党员中的 6 名" in run.error
     assert snapshot(db) == before
     forced = sync.pull(connection, apply=True, force=True, client_factory=registry.factory)
     assert forced.status == SyncStatus.SUCCEEDED

@@ -74,10 +74,10 @@ P-M1,张三二,P-B1,党员,1999-13-01
 """
     result = runner.invoke(args=["registry", "import", str(write(tmp_path, "bad.csv", bad)), "--apply"])
     assert result.exit_code == 1
-    assert "row 3: 姓名 is empty" in result.output
-    assert "row 4: 所在党组织编号 'P-NOPE' is not an organisation" in result.output
-    assert "row 5: 党员编号 P-M1 repeats row 2" in result.output
-    assert "row 5: 人员类别 '党员'" in result.output and "row 5: 入党日期 '1999-13-01'" in result.output
+    assert "第 3 行: 姓名 为空" in result.output
+    assert "第 4 行: 所在党组织编号 'P-NOPE' 不是已有的组织" in result.output
+    assert "第 5 行: 党员编号 P-M1 与第 2 行重复" in result.output
+    assert "第 5 行: 人员类别 '党员' 不是以下之一" in result.output and "第 5 行: 入党日期 '1999-13-01' 不是日期" in result.output
     assert counts(db)[1] == 0
 
 
@@ -128,4 +128,4 @@ def test_upload_in_the_admin_area_checks_then_applies(client, db, tree):
     rows = "党员编号,姓名,所在党组织编号,人员类别\nP-M1,,P-NOPE,正式党员\n"
     problems = client.post("/admin/registry/roster", data={"csrf_token": token, "file": (io.BytesIO(rows.encode()), "m.csv")},
                            content_type="multipart/form-data").get_data(as_text=True)
-    assert "发现 2 个问题" in problems and "姓名 is empty" in problems
+    assert "发现 2 个问题" in problems and "姓名 为空" in problems
