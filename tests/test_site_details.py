@@ -78,3 +78,16 @@ def test_a_secretary_sees_a_members_points_hours_and_quiz_results(client, db, tr
     assert 'id="member-quizzes"' in page and "还没有参加过答题" in page
     other = client.get(f"/admin/members/{tree['members']['b2_member']}")
     assert other.status_code == 404  # another branch's member: no page, no panels
+
+
+def test_schedules_read_as_words_and_pages_use_no_developer_words(app):
+    from learning.scheduler.summaries import describe_schedule
+
+    with app.test_request_context():
+        assert [describe_schedule(c) for c in ("0 4 * * *", "* * * * *", "*/10 * * * *", "0 10 * * 1-5",
+                                               "30 0 1 * *", "0 9 * * 1", "5 4 * 2 *")] == [
+            "每天 04:00", "每分钟", "每 10 分钟", "周一至周五 10:00", "每月 1 日 00:30", "每周一 09:00", "5 4 * 2 *"]
+    words = ("learning content", "learning scheduler", "docs/", ".yaml", "rules.yaml")
+    for template in (PACKAGE_DIR / "templates").rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not [w for w in words if w in text], template

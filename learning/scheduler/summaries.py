@@ -35,3 +35,31 @@ def describe(summary: dict | None) -> list[tuple[str, str]]:
     if not summary:
         return []
     return [(str(LABELS.get(key, key)), _value(value)) for key, value in summary.items()]
+
+
+WEEKDAYS = {"0": _l("Sunday"), "1": _l("Monday"), "2": _l("Tuesday"), "3": _l("Wednesday"), "4": _l("Thursday"),
+            "5": _l("Friday"), "6": _l("Saturday"), "7": _l("Sunday")}
+
+
+def describe_schedule(cron: str) -> str:
+    """A job's crontab schedule in words for the common shapes; the expression itself otherwise."""
+    parts = cron.split()
+    if len(parts) != 5:
+        return cron
+    minute, hour, day, month, weekday = parts
+    if parts == ["*"] * 5:
+        return str(_l("every minute"))
+    if minute.startswith("*/") and minute[2:].isdigit() and parts[1:] == ["*"] * 4:
+        return str(_l("every %(n)s minutes", n=minute[2:]))
+    if not (minute.isdigit() and hour.isdigit()) or month != "*":
+        return cron
+    at = f"{int(hour):02d}:{int(minute):02d}"
+    if day == "*" and weekday == "*":
+        return str(_l("every day at %(time)s", time=at))
+    if day == "*" and weekday in WEEKDAYS:
+        return str(_l("every %(weekday)s at %(time)s", weekday=WEEKDAYS[weekday], time=at))
+    if day == "*" and weekday == "1-5":
+        return str(_l("Monday to Friday at %(time)s", time=at))
+    if day.isdigit() and weekday == "*":
+        return str(_l("on day %(day)s of each month at %(time)s", day=day, time=at))
+    return cron

@@ -13,9 +13,12 @@ from learning.web import admin_required, page_arg
 from learning.scheduler import services
 from learning.scheduler.jobs import JOBS
 from learning.scheduler.models import JobRun, RunStatus
-from learning.scheduler.summaries import describe
+from learning.scheduler.summaries import describe, describe_schedule
 
 bp = Blueprint("scheduler", __name__, url_prefix="/admin/jobs")
+
+
+bp.add_app_template_global(describe_schedule, "describe_schedule")
 
 
 @bp.app_template_global("describe_run")
