@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.web import admin_required, id_arg
+from learning.web import ListPage, admin_required, id_arg, page_arg
 from learning.points import periods
 from learning.quizzes import services as quiz_services
 from learning.replica import reads_from_replica
@@ -203,7 +203,10 @@ def compliance():
     branches = services.compliance_by_branch(org, report)
     branch_chart = charts.bar_chart([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
                                     title=_("Share of members on track, by branch, in percent")) if len(branches) > 1 else None
+    show = "behind" if request.args.get("show") == "behind" else "all"
+    listed = ListPage(report.behind if show == "behind" else report.lines, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("courses/compliance.html", org=org, period_key=period_key, report=report,
+                           listed=listed, show=show,
                            quota=quota, quota_form=quota_form if may_set_quota else None,
                            course_chart=course_chart, branch_chart=branch_chart, branches=branches,
                            periods=_period_choices(), children=services.child_orgs(org))

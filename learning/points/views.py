@@ -15,7 +15,7 @@ from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.web import admin_required, id_arg, page_arg
+from learning.web import ListPage, admin_required, id_arg, page_arg
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.appraisal import appraise
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
@@ -151,6 +151,7 @@ def appraisal_page():
         period_key=period_key,
         period_choices=_period_choices(),
         rows=rows,
+        listed=ListPage(rows, page_arg(), current_app.config["PAGE_SIZE"]),  # the grades count every row
         counts=counts,
         branches=rankings.branch_ranking(org, period_key),
         provenance=provenance(period_key),

@@ -64,6 +64,20 @@ def page_arg() -> int:
     return bounded_int(request.args.get("page", "1"), high=PAGE_MAX) or 1
 
 
+class ListPage:
+    """One page of an already computed list, with the attributes of Flask-SQLAlchemy's pagination
+    (the ``pager`` macro takes either)."""
+
+    def __init__(self, items: list, page: int, per_page: int):
+        self.total = len(items)
+        self.per_page = per_page
+        self.pages = max((self.total + per_page - 1) // per_page, 1)
+        self.page = min(max(page, 1), self.pages)
+        self.items = items[(self.page - 1) * per_page: self.page * per_page]
+        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
+        self.prev_num, self.next_num = self.page - 1, self.page + 1
+
+
 class ConfirmForm(FlaskForm):
     """A bare form for POST buttons: only the CSRF token."""
 

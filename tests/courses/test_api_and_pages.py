@@ -189,3 +189,23 @@ def test_an_org_admin_sets_a_yearly_quota_for_the_subtree_and_a_secretary_cannot
                                        "required_hours": "1", "elective_hours": "0"})
     assert refused.status_code == 404
     assert services.quota_for(db.session.get(Organisation, tree["orgs"]["B1"])).required == 32
+
+
+def test_the_study_hours_list_pages_and_filters_who_is_behind(client, db, tree):
+    from learning.orgs.models import Organisation
+    from learning.orgs.services import create_member
+
+    branch = db.session.get(Organisation, tree["orgs"]["B2"])
+    for n in range(23):
+        create_member(f"成员{n:02d}", branch)
+    db.session.commit()  # B2: 钱二支, 孙书记 and 23 more = 25 members, all behind (no hours yet)
+    login(client, "orgadmin", PASSWORD)
+    first = client.get(f"/admin/study?org={tree['orgs']['B2']}&period=2026Q4").get_data(as_text=True)
+    rows = first.split('id="compliance"')[1].split("</table>")[0].count("<tr data-member=")
+    assert rows == 20 and "第 1 页，共 2 页" in first
+    assert "全部（25 人）" in first and "学时未达标（25 人）" in first
+    second = client.get(f"/admin/study?org={tree['orgs']['B2']}&period=2026Q4&page=2").get_data(as_text=True)
+    assert second.split('id="compliance"')[1].split("</table>")[0].count("<tr data-member=") == 5
+    assert first.count("成员00") + second.count("成员00") == 1  # each member once, not twice
+    behind = client.get(f"/admin/study?org={tree['orgs']['B2']}&period=2026Q4&show=behind").get_data(as_text=True)
+    assert behind.split('id="compliance"')[1].split("</table>")[0].count("<tr data-member=") == 20

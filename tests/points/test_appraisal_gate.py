@@ -88,3 +88,19 @@ def test_the_page_the_xlsx_and_the_api_show_hours_quota_and_eligibility(client, 
     outsider = client.post("/api/v1/auth/token", json={"username": "member", "password": PASSWORD}).get_json()["token"]
     assert client.get(f"/api/v1/appraisal?org={branch.id}",
                       headers={"Authorization": f"Bearer {outsider}"}).status_code == 404
+
+
+def test_the_appraisal_page_pages_its_members_and_counts_them_all(client, db, tree, rules):
+    import re
+
+    branch = db.session.get(Organisation, tree["orgs"]["B2"])
+    for n in range(23):
+        create_member(f"成员{n:02d}", branch)
+    db.session.commit()  # 25 members in B2
+    login(client, "reviewer", PASSWORD)
+    first = client.get(f"/admin/points/appraisal?org={branch.id}&period=2026Q4").get_data(as_text=True)
+    second = client.get(f"/admin/points/appraisal?org={branch.id}&period=2026Q4&page=2").get_data(as_text=True)
+    rows = lambda html: html.split('id="appraisal"')[1].split("</table>")[0].count("<tr><td class=\"num\">")  # noqa: E731
+    assert (rows(first), rows(second)) == (20, 5) and "第 1 页，共 2 页" in first
+    graded = sum(int(v) for v in re.findall(r'<div class="stat"><span class="stat-value">(\d+)</span>', first))
+    assert graded == 25  # the grade counts are over all 25, not the page
