@@ -47,9 +47,11 @@ def test_a_member_reads_a_reminder_on_a_phone(page, app, tree, rules):
         db.session.remove()
     log_in(page, "member")
     page.wait_for_url("**/")
-    page.locator("#nav-messages").click()
+    assert page.locator("#tab-messages .badge").inner_text() == "1"  # the phone's tab bar
+    page.locator("#tab-messages").click()
     message = page.locator("#messages li").first
     assert "学时提醒" in message.inner_text() and "还差必修 8 学时" in message.inner_text()
     screenshot(page, "member-messages")
     page.get_by_role("button", name="全部标为已读").click()
-    assert page.locator("#nav-messages .count").count() == 0
+    assert page.locator("#tab-messages .badge").count() == 0
+    assert page.locator("#tab-messages").get_attribute("aria-current") == "page"

@@ -46,7 +46,8 @@ def test_the_wheel_carries_templates_migrations_content_and_compiled_catalogues(
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = sorted(p.name for p in (REPO / "learning" / "migrations" / "versions").glob("*.py"))
     expected = {
-        "learning/templates/base.html", "learning/static/css/app.css", "learning/static/js/app.js",
+        "learning/templates/base.html", "learning/templates/icons/home.svg", "learning/static/css/app.css",
+        "learning/static/js/app.js", "learning/static/favicon.svg",
         "learning/migrations/alembic.ini", "learning/migrations/env.py", "learning/migrations/script.py.mako",
         "learning/content/points/rules.yaml", "learning/content/points/scoring.yaml",
         "learning/content/demo/members.csv", "learning/content/quizzes/quizzes.yaml",
