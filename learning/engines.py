@@ -18,8 +18,6 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import create_engine, event
 
-POOLERS = ("", "pgbouncer")
-
 
 def configure(app: Flask) -> None:
     """Engine options for the primary database, from the configuration (before the engine exists)."""

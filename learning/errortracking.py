@@ -1,7 +1,8 @@
 """Optional error tracking: with ``LEARNING_SENTRY_DSN`` set, unexpected errors (HTTP 500s, failed
 jobs) are sent to Sentry or a self-hosted GlitchTip on the intranet, tagged with the request id of
-our log line.  Nothing personal is sent (``send_default_pii`` at its default, off: no cookies, no user data, no
-addresses; no request bodies, no local variables of the stack's frames) and no performance traces unless ``LEARNING_SENTRY_TRACES_SAMPLE_RATE`` asks for them.
+our log line.  Nothing personal is sent (``send_default_pii`` at its default, off: no cookies, no
+user data, no addresses; no request bodies, no local variables of the stack's frames) and no
+performance traces unless ``LEARNING_SENTRY_TRACES_SAMPLE_RATE`` asks for them.
 """
 from __future__ import annotations
 

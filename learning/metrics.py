@@ -188,7 +188,7 @@ def init_app(app) -> None:
         tools = _instruments()
         tools["requests"].labels(endpoint, request.method, str(response.status_code)).inc()
         tools["latency"].labels(endpoint).observe(time.perf_counter() - started)
-        if response.status_code >= 500 or endpoint != "static":
+        if endpoint != "static":
             _record_pool()
         return response
 

@@ -105,10 +105,6 @@ def reads_from_replica(view):
     return wrapper
 
 
-def used_replica() -> bool:
-    return getattr(g, "replica_engine", None) is not None if has_request_context() else False
-
-
 class RoutingSession(FlaskSession):
     """Flask-SQLAlchemy's session, sending a marked view's plain SELECTs to the replica."""
 

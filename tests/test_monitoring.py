@@ -134,6 +134,8 @@ def test_an_unexpected_error_reaches_sentry_with_its_request_id_and_nothing_pers
 
     import sentry_sdk
 
+    from learning import errortracking
+
     # Made here, so that they are in no source line a stack trace quotes.
     cookie, address = secrets.token_hex(12), ".".join(map(str, (198, 51, 100, secrets.randbelow(200) + 2)))
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
@@ -151,6 +153,7 @@ def test_an_unexpected_error_reaches_sentry_with_its_request_id_and_nothing_pers
     finally:
         sentry_sdk.get_client().close()
         sentry_sdk.init()  # no DSN: the rest of the suite sends nothing
+        errortracking._enabled = False
         with app.app_context():
             _db.engine.dispose()
     assert FakeSentry.received, "nothing reached the Sentry server"
