@@ -196,7 +196,7 @@ def test_a_roster_that_would_deactivate_most_members_needs_forcing(runner, clien
     two_rows.write_text("党员编号,姓名,所在党组织编号,人员类别\nR-0,党员0,B1,正式党员\nR-1,党员1,B1,正式党员\n",
                         encoding="utf-8")
     refused = runner.invoke(args=["registry", "import", str(two_rows), "--apply"])
-    assert refused.exit_code == 1 and f"deactivate {active - 2} of {active} active members" in refused.output
+    assert refused.exit_code == 1 and f"这将停用 {active} 名在册党员中的 {active - 2} 名" in refused.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.active.is_(True))) == active
 
     login(client, "root", PASSWORD)
