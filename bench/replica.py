@@ -27,26 +27,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from learning import create_app, replica as routing  # noqa: E402
 from learning.config import PACKAGE_DIR  # noqa: E402
+from learning.engines import dispose_extra_engines  # noqa: E402
 from learning.extensions import db  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.deploy.conftest import Cluster, as_postgres, owned_folder, pg_bin  # noqa: E402
+from tests.deploy.conftest import owned_folder, start_replica_pair, wait_replayed  # noqa: E402
 from tests.factories import PASSWORD, build_tree  # noqa: E402
-
-
-def clusters(root: Path):
-    import subprocess
-
-    primary = Cluster(owned_folder(root / "primary"), free_port())
-    replica = Cluster(owned_folder(root / "replica"), free_port())
-    subprocess.run(as_postgres([pg_bin("initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust",
-                                "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
-    primary.start()
-    primary.sql("CREATE DATABASE learning", database="postgres")
-    subprocess.run(as_postgres([pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                                "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"]),
-                   check=True, capture_output=True)
-    replica.start()
-    return primary, replica
 
 
 def fill(members: int, ids: dict) -> None:
@@ -81,7 +65,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        primary, replica = clusters(owned_folder(Path(folder)))
+        primary, replica = start_replica_pair(owned_folder(Path(folder)))
         try:
             run(primary, replica, args, Path(folder))
         finally:
@@ -110,11 +94,7 @@ def run(primary, replica, args, folder: Path) -> None:
         answer = client.get(url)
         assert answer.status_code == 200, answer.status_code
 
-    with app.app_context():
-        wait = time.monotonic() + 30
-        target = routing.lsn_value(primary.sql("SELECT pg_current_wal_lsn()::text"))
-        while routing.lsn_value(replica.sql("SELECT pg_last_wal_replay_lsn()::text")) < target and time.monotonic() < wait:
-            time.sleep(0.05)
+    wait_replayed(primary, replica)
     page()
     routed = median_ms(page, args.requests)
     saved = app.config["DATABASE_REPLICA_URL"]
@@ -142,7 +122,7 @@ def run(primary, replica, args, folder: Path) -> None:
     standby.dispose()
     with app.app_context():
         db.engine.dispose()
-        routing.replica_engine(app).dispose()
+        dispose_extra_engines()
     delays.sort()
     print(f"rankings page, {args.members} members: primary {direct:.1f} ms, via the replica {routed:.1f} ms "
           f"(ratio {routed / direct:.2f}); the routing check alone {check:.2f} ms")

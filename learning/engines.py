@@ -15,6 +15,8 @@ connection of its choosing, so nothing may outlive a transaction on the server:
 """
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 from sqlalchemy import create_engine, event
 
@@ -57,7 +59,27 @@ def install_transaction_limits(app: Flask, engine) -> None:
             connection.exec_driver_sql(sql)
 
 
-_lock_engines: dict[str, object] = {}
+_extra_engines: dict[str, object] = {}
+_extra_lock = threading.Lock()
+
+
+def extra_engine(name: str, url: str, **options):
+    """A second engine of this process (the scheduler's lock connection, the replica), made once per
+    ``name`` and URL; the threads of a worker share it."""
+    from learning.config import normalise_database_url
+
+    key = f"{name}:{url}"
+    with _extra_lock:
+        if key not in _extra_engines:
+            _extra_engines[key] = create_engine(normalise_database_url(url), **options)
+        return _extra_engines[key]
+
+
+def dispose_extra_engines() -> None:
+    with _extra_lock:
+        for engine in _extra_engines.values():
+            engine.dispose()
+        _extra_engines.clear()
 
 
 def lock_engine(app: Flask, default):
@@ -66,10 +88,5 @@ def lock_engine(app: Flask, default):
     url = app.config.get("SCHEDULER_DATABASE_URL")
     if not url:
         return default
-    from learning.config import normalise_database_url
-
-    url = normalise_database_url(url)
-    if url not in _lock_engines:
-        _lock_engines[url] = create_engine(url, pool_size=2, max_overflow=8, pool_pre_ping=True,
-                                           connect_args={"connect_timeout": 5, "application_name": "learning-scheduler-lock"})
-    return _lock_engines[url]
+    return extra_engine("locks", url, pool_size=2, max_overflow=8, pool_pre_ping=True,
+                        connect_args={"connect_timeout": 5, "application_name": "learning-scheduler-lock"})

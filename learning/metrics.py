@@ -144,21 +144,11 @@ def scrape():
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    else:
+    else:  # one process (the embedded server, the tests): its own instruments
         registry = CollectorRegistry()
-        registry.register(_RegistryView(REGISTRY))
+        registry.register(REGISTRY)
     registry.register(DatabaseCollector(current_app))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-
-
-class _RegistryView:
-    """This process's own instruments (one process: the embedded server, the tests)."""
-
-    def __init__(self, registry):
-        self.registry = registry
-
-    def collect(self):
-        return self.registry.collect()
 
 
 def _record_pool() -> None:

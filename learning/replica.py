@@ -19,18 +19,15 @@ on a hot standby anyway.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from functools import wraps
 
 from flask import current_app, g, has_request_context, request, session
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
 log = logging.getLogger(__name__)
-_engines: dict[str, object] = {}
 _down_until: dict[str, float] = {}
-_lock = threading.Lock()
 LSN_KEY = "_wal"
 
 
@@ -46,15 +43,12 @@ def replica_engine(app):
     url = app.config.get("DATABASE_REPLICA_URL")
     if not url or not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return None
-    with _lock:
-        if url not in _engines:
-            from learning.config import normalise_database_url
+    from learning.engines import extra_engine
 
-            options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-            connect_args = dict(options.pop("connect_args", {}) or {})
-            connect_args["connect_timeout"] = int(app.config.get("REPLICA_CONNECT_TIMEOUT", 2))
-            _engines[url] = create_engine(normalise_database_url(url), connect_args=connect_args, **options)
-        return _engines[url]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # the primary's pool and limits
+    connect_args = dict(options.pop("connect_args", {}) or {})
+    connect_args["connect_timeout"] = int(app.config.get("REPLICA_CONNECT_TIMEOUT", 2))
+    return extra_engine("replica", url, connect_args=connect_args, **options)
 
 
 def choose(app):

@@ -143,12 +143,9 @@ class Cluster:
             engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def streaming_replica(tmp_path_factory):
-    """A primary cluster made by initdb, and a hot-standby replica of it made by pg_basebackup,
-    streaming on another port (as an operator sets one up)."""
-    postgresql_pass()
-    root = owned_folder(tmp_path_factory.mktemp("replication"))
+def start_replica_pair(root: Path) -> tuple[Cluster, Cluster]:
+    """A primary cluster made by initdb with a database ``learning``, and a hot-standby replica of it
+    made by pg_basebackup, streaming on another port (as an operator sets one up); both started."""
     primary = Cluster(owned_folder(root / "primary"), free_port())
     replica = Cluster(owned_folder(root / "replica"), free_port())
     subprocess.run(as_postgres([pg_bin("initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust",
@@ -160,6 +157,29 @@ def streaming_replica(tmp_path_factory):
                                     "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"]),
                        check=True, capture_output=True)
         replica.start()
+    except Exception:
+        primary.stop()
+        raise
+    return primary, replica
+
+
+def wait_replayed(primary: Cluster, replica: Cluster, seconds: float = 30) -> None:
+    """Until the replica has replayed everything the primary has written so far."""
+    from learning.replica import lsn_value
+
+    target = lsn_value(primary.sql("SELECT pg_current_wal_lsn()::text"))
+    deadline = time.monotonic() + seconds
+    while lsn_value(replica.sql("SELECT pg_last_wal_replay_lsn()::text")) < target:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the replica did not catch up")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def streaming_replica(tmp_path_factory):
+    postgresql_pass()
+    primary, replica = start_replica_pair(owned_folder(tmp_path_factory.mktemp("replication")))
+    try:
         assert replica.sql("SELECT pg_is_in_recovery()") is True
         yield primary, replica
     finally:

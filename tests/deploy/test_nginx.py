@@ -25,21 +25,14 @@ from pathlib import Path
 import pytest
 
 from learning.config import PACKAGE_DIR
-from tests.conftest import CSRF_RE, IN_CI, free_port
+from tests.conftest import CSRF_RE, free_port
+from tests.deploy.conftest import missing
 from tests.factories import PASSWORD
 from tests.servers import serve
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "deploy" / "nginx" / "learning.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def need(binary: str) -> None:
-    if not os.path.exists(binary):
-        message = f"{binary} is not installed (Debian package nginx-light; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
 
 
 def site_configuration(folder: Path, *, port: int, upstream: str) -> Path:
@@ -86,7 +79,8 @@ http {{
 @pytest.fixture
 def site(app, tree, tmp_path):
     """gunicorn (one worker, four threads, trusting one proxy) behind nginx on a TLS port."""
-    need(NGINX)
+    if not os.path.exists(NGINX):
+        missing("nginx", "nginx-light")
     log = (tmp_path / "gunicorn.log").open("w")
     process, base = serve(app, tmp_path, workers=1, threads=4, log=log, extra_env={
         "LEARNING_TRUSTED_PROXIES": "1", "LEARNING_SESSION_COOKIE_SECURE": "1"})

@@ -11,18 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from learning import create_app, replica as routing
+from learning.accounts.models import Account
 from learning.config import PACKAGE_DIR
+from learning.engines import dispose_extra_engines
 from learning.extensions import db as _db
+from learning.orgs.models import Member
 from tests.conftest import FreshContextClient
+from tests.deploy.conftest import wait_replayed
 from tests.factories import PASSWORD, build_tree, give_points
-
-
-def wait_replayed(primary, replica, seconds: float = 30) -> None:
-    target = routing.lsn_value(primary.sql("SELECT pg_current_wal_lsn()::text"))
-    deadline = time.monotonic() + seconds
-    while routing.lsn_value(replica.sql("SELECT pg_last_wal_replay_lsn()::text")) < target:
-        assert time.monotonic() < deadline, "the replica did not catch up"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +37,8 @@ def site(streaming_replica, tmp_path_factory):
 
         load_rules(PACKAGE_DIR / "content" / "points" / "rules.yaml")
         ids = build_tree().ids()
-        give_points(_db.session.get(_tree_member(), ids["members"]["b2_member"]), 2,
-                    _db.session.get(_tree_account(), ids["accounts"]["superadmin"]))
+        give_points(_db.session.get(Member, ids["members"]["b2_member"]), 2,
+                    _db.session.get(Account, ids["accounts"]["superadmin"]))
         _db.session.commit()
     wait_replayed(primary, replica)
     counts = {"primary": 0, "replica": 0}
@@ -58,20 +54,7 @@ def site(streaming_replica, tmp_path_factory):
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
-        routing.replica_engine(app).dispose()
-    routing._engines.clear()
-
-
-def _tree_member():
-    from learning.orgs.models import Member
-
-    return Member
-
-
-def _tree_account():
-    from learning.accounts.models import Account
-
-    return Account
+    dispose_extra_engines()
 
 
 def logged_in(app, username: str):
@@ -123,8 +106,8 @@ def test_behind_it_is_skipped_and_a_visitor_reads_their_own_writes(site):
     replica.sql("SELECT pg_wal_replay_pause()")
     try:
         with app.app_context():
-            give_points(_db.session.get(_tree_member(), ids["members"]["b2_member"]), 3,
-                        _db.session.get(_tree_account(), ids["accounts"]["superadmin"]))
+            give_points(_db.session.get(Member, ids["members"]["b2_member"]), 3,
+                        _db.session.get(Account, ids["accounts"]["superadmin"]))
             _db.session.commit()
         time.sleep(1.1)
         # Allowed to lag an hour: the reviewer reads the replica, which has not replayed the +3.
