@@ -110,10 +110,12 @@ def _init_extensions(app: Flask) -> None:
     from learning.notifications import models as notification_models  # noqa: F401
     from learning.scheduler import models as scheduler_models  # noqa: F401
     from learning.audit import models as audit_models  # noqa: F401
+    from learning.orglife import models as orglife_models  # noqa: F401
     from learning.courses import hours as course_hours
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
     import learning.points.notices  # noqa: F401  (registers how its messages read)
+    import learning.orglife.notices  # noqa: F401  (likewise)
     from learning.courses import panels as course_panels
     from learning.points import panels as points_panels
     from learning.quizzes import panels as quiz_panels
@@ -147,6 +149,9 @@ def _register_blueprints(app: Flask) -> None:
     from learning.notifications.views import bp as notifications_bp
     from learning.scheduler.views import bp as scheduler_bp
     from learning.audit.views import bp as audit_bp
+    from learning.orglife.admin import bp as orglife_admin_bp
+    from learning.orglife.supervision import bp as orglife_records_bp
+    from learning.orglife.views import bp as orglife_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -163,6 +168,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(scheduler_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(orglife_bp)
+    app.register_blueprint(orglife_admin_bp)
+    app.register_blueprint(orglife_records_bp)
     app.before_request(enforce_password_change)
 
 

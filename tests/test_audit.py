@@ -67,6 +67,26 @@ def test_every_audited_action_writes_one_row(app, client, db, tree, rules):
         rule, actor=orgadmin, organisation=db.session.get(Organisation, tree["orgs"]["GB"]), points=3))
     expect("points.period_closed", lambda: close_period("2026Q2", actor=superadmin, today=date(2026, 7, 2)))
 
+    from datetime import datetime, timedelta, timezone
+
+    from learning.orglife import activities as orglife, checkin, devices
+    from learning.orgs.scoping import Permission, scope_for
+
+    b1 = db.session.get(Organisation, tree["orgs"]["B1"])
+    now = datetime.now(timezone.utc)
+    activity = orglife.create_activity(b1, actor=orgadmin, kind="branch_assembly", title="支部党员大会",
+                                       starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
+    db.session.commit()
+    marked = expect("orglife.attendance_marked", lambda: checkin.mark_by_hand(
+        activity, member("b1_member"), actor=orgadmin, reason="未带手机"))
+    assert marked.detail == {"activity": activity.id, "title": "支部党员大会", "reason": "未带手机"}
+    reader = {}
+    expect("orglife.device_registered", lambda: reader.update(d=devices.register_device(b1, "活动室", actor=orgadmin)))
+    expect("orglife.device_revoked", lambda: devices.revoke_device(reader["d"], actor=orgadmin))
+    cards = expect("orglife.cards_imported", lambda: devices.import_cards(
+        "C-1,M-B1-1", scope_for(orgadmin).org_clause(Permission.MANAGE_ORGS), actor=orgadmin, organisation_id=b1.id))
+    assert cards.detail == {"cards": 1, "swipes": 0}
+
     login(client, "orgadmin", PASSWORD)
     exported = expect("data.exported", lambda: client.get(
         f"/admin/points/export?org={tree['orgs']['GB']}&period=all&format=csv"))

@@ -21,6 +21,7 @@ ACTIONS = (
     "points.dispute_accepted", "points.dispute_rejected",
     "points.rule_changed", "points.period_closed",
     "data.exported",
+    "orglife.attendance_marked", "orglife.device_registered", "orglife.device_revoked", "orglife.cards_imported",
 )
 
 

@@ -31,6 +31,10 @@ ACTION_NAMES = {
     "points.rule_changed": _l("Point rule changed"),
     "points.period_closed": _l("Period closed"),
     "data.exported": _l("Personal data exported"),
+    "orglife.attendance_marked": _l("Attendance marked by hand"),
+    "orglife.device_registered": _l("Card reader registered"),
+    "orglife.device_revoked": _l("Card reader revoked"),
+    "orglife.cards_imported": _l("Cards imported"),
 }
 assert set(ACTION_NAMES) == set(ACTIONS)
 

@@ -26,6 +26,8 @@ class Message:
     title: str
     body: str
     link: str | None  # an endpoint of the app
+    link_args: dict | None = None  # its URL's values
+    link_text: str | None = None  # the link's words (default: go to the courses)
 
 
 def notify(kind: str, key: str, per_member: dict[int, dict]) -> list[int]:
