@@ -10,18 +10,20 @@ from datetime import date, datetime, time, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from learning.orglife.models import ActivityKind
 from learning.orgs import services as orgs
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points import periods
 from learning.points.models import ActorKind
 from learning.points.services import PointsError, award
 
+# The registry's meeting types, as kinds of activity (the kind decides the points: activities.yaml).
 MEETING_TYPES = {
-    "branch_general_meeting": "meeting_attended",  # 支部党员大会
-    "committee_meeting": "meeting_attended",  # 支委会
-    "group_meeting": "meeting_attended",  # 党小组会
-    "party_lecture": "meeting_attended",  # 党课
-    "theme_party_day": "theme_party_day",  # 主题党日
+    "branch_general_meeting": ActivityKind.BRANCH_ASSEMBLY,  # 支部党员大会
+    "committee_meeting": ActivityKind.COMMITTEE_MEETING,  # 支委会
+    "group_meeting": ActivityKind.GROUP_MEETING,  # 党小组会
+    "party_lecture": ActivityKind.PARTY_LECTURE,  # 党课
+    "theme_party_day": ActivityKind.THEME_DAY,  # 主题党日
 }
 
 
@@ -39,6 +41,8 @@ class MemberData(Schema):
     organisation = fields.String(validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
     joined_on = fields.Date()
+    # The member's e通卡 number, when the registry issues cards: card readers check them in by it.
+    card = fields.String(validate=validate.Length(min=1, max=64))
 
 
 class MemberRef(Schema):
@@ -123,6 +127,7 @@ def member_joined(event, data) -> str:
         raise EventError("a new member needs name and organisation")
     member = orgs.create_member(d["name"], _org(d["organisation"]), MemberStatus(d.get("status", "full")),
                                 external_id=d["external_id"], joined_on=d.get("joined_on"))
+    _card(member, d)
     return f"member {member.external_id} created"
 
 
@@ -132,7 +137,15 @@ def member_updated(event, data) -> str:
     orgs.update_member(member, name=d.get("name"), status=d.get("status"), joined_on=d.get("joined_on"))
     if "organisation" in d and d["organisation"] != member.organisation.external_id:
         orgs.transfer_member(member, _org(d["organisation"]))
+    _card(member, d)
     return f"member {member.external_id} updated"
+
+
+def _card(member, d: dict) -> None:
+    if d.get("card"):
+        from learning.orglife.devices import assign_card
+
+        assign_card(member, d["card"])
 
 
 def member_left(event, data) -> str:
@@ -194,25 +207,19 @@ def meeting_key(org, d: dict) -> str:
 
 
 def meeting_held(event, data) -> str:
-    """三会一课 and 主题党日: points to exactly the members present, and to the organisation if on schedule."""
+    """三会一课 and 主题党日: the meeting lands in the organisation's activity record (see
+    ``orglife.checkin.from_registry``); each attendee is checked in once and paid once, and the
+    branch gets its on-schedule points for the kind's period (content/orglife/activities.yaml; the
+    event's ``on_schedule`` is no longer needed)."""
+    from learning.orglife.checkin import from_registry
+
     d = _load(MeetingData(), data)
     org = _org(d["organisation"])
     members = [_member(external_id) for external_id in dict.fromkeys(d["attendees"])]  # all known, or nothing
-    rule = MEETING_TYPES[d["meeting_type"]]
-    when = _noon(d["date"])
-    source = meeting_key(org, d)
-    awarded, new = 0, 0
-    for member in members:
-        result = award(rule, member=member, source_key=source, occurred_at=when, title=d.get("title"),
-                       actor_kind=ActorKind.REGISTRY)
-        awarded += result.points if result.created else 0
-        new += int(result.created)
-    if d["on_schedule"]:
-        result = award("meeting_held_on_schedule", organisation=org, source_key=source, occurred_at=when,
-                       title=d.get("title"), actor_kind=ActorKind.REGISTRY)
-        new += int(result.created)
-    if not new and (members or d["on_schedule"]):
-        raise DuplicateEvent(f"meeting {source} was recorded before: no points")
+    new, awarded = from_registry(org, MEETING_TYPES[d["meeting_type"]], d["date"], d.get("title"), members,
+                                 meeting_key(org, d), _noon(d["date"]))
+    if not new and members:
+        raise DuplicateEvent(f"meeting {meeting_key(org, d)} was recorded before: no points")
     return f"{len(members)} attendees, {awarded} points"
 
 
