@@ -125,6 +125,24 @@ def for_admin(account, organisation: Organisation | None = None):
     return query.order_by(Notice.published_at.desc(), Notice.id.desc())
 
 
+def email_pending(days: int = 7) -> int:
+    """E-mail the notices (and reminders) of the last ``days`` not yet e-mailed to members whose account
+    has an address; off unless e-mail is set up (``LEARNING_SMTP_HOST``).  Returns how many were sent."""
+    from datetime import timedelta
+
+    from learning.notifications.services import email_enabled, email_unsent
+
+    if not email_enabled():
+        return 0
+    sent = 0
+    for notice in db.session.scalars(select(Notice).where(Notice.published_at >= utcnow() - timedelta(days=days))
+                                     .order_by(Notice.id)).all():
+        sent += email_unsent(f"notice:{notice.id}")
+        if notice.reminded_at is not None:
+            sent += email_unsent(f"notice:{notice.id}:reminder")
+    return sent
+
+
 def leave_decided(leave) -> None:
     notify(LEAVE_DECIDED, f"leave:{leave.activity_id}", {leave.member_id: {
         "approved": leave.status.value == "approved", "activity_id": leave.activity_id}})

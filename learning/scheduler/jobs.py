@@ -136,6 +136,13 @@ def verify_totals() -> dict:
     return summary
 
 
+def email_notices() -> dict:
+    """E-mail new notices (通知公告) and their reminders to members with an address."""
+    from learning.orglife.notices import email_pending
+
+    return {"emailed": email_pending()}
+
+
 def housekeeping() -> dict:
     """Forget old run records and heartbeats of schedulers long gone."""
     from flask import current_app
@@ -169,6 +176,9 @@ JOBS: dict[str, JobDefinition] = {job.name: job for job in [
     JobDefinition("verify_totals", _l("Check cached totals"),
                   _l("Proves that the cached point totals used by rankings equal a rebuild from the ledger."),
                   "0 4 * * *", verify_totals, grace_seconds=6 * 3600),
+    JobDefinition("email_notices", _l("E-mail notices"),
+                  _l("E-mails new notices and their reminders to members whose account has an e-mail address."),
+                  "*/5 * * * *", email_notices, grace_seconds=250),
     JobDefinition("housekeeping", _l("Housekeeping"),
                   _l("Deletes job run records older than the retention and heartbeats of stopped schedulers."),
                   "15 4 * * *", housekeeping, grace_seconds=6 * 3600),

@@ -115,3 +115,20 @@ def test_an_smtp_outage_fails_the_run_but_keeps_the_messages_and_the_next_run_se
         assert len(inbox.messages) == 1
     finally:
         app.config.update(SMTP_HOST=None, SMTP_PORT=25)
+
+
+def test_a_notice_is_emailed_once_to_members_with_an_address(db, tree, rules, smtp):
+    from learning.accounts.models import Account
+    from learning.orglife import notices
+    from learning.orgs.models import Organisation
+
+    db.session.get(Account, tree["accounts"]["member"]).email = "wang@example.cn"
+    secretary = db.session.get(Account, tree["accounts"]["secretary"])
+    notices.publish(db.session.get(Organisation, tree["orgs"]["B1"]), actor=secretary, kind="meeting",
+                    title="关于召开支部党员大会的通知", body="周五下午三点，三楼会议室。")
+    db.session.commit()
+    first = run_job("email_notices")
+    assert first.status is RunStatus.SUCCEEDED and first.summary == {"emailed": 1}
+    (recipients, mail), = smtp.messages
+    assert recipients == ["wang@example.cn"] and mail["Subject"] == "通知：关于召开支部党员大会的通知"
+    assert run_job("email_notices").summary == {"emailed": 0}  # once
