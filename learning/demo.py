@@ -186,6 +186,9 @@ def _load(base: Path) -> DemoResult:
         )
         created_accounts += 1
     _load_rules_and_activity(base)
+    from learning.orglife import sample
+
+    sample.load()
     return DemoResult(created_orgs, created_members, created_accounts, logins)
 
 

@@ -124,7 +124,7 @@ def check_in_code(activity_id):
 
 @blp.route("/activities/<int:activity_id>/check-ins", methods=["POST"])
 @auth_required(blp)
-@limiter.limit("20 per minute")
+@limiter.limit(checkin.ATTEMPTS, key_func=checkin.attempt_key)
 @blp.arguments(CheckInSchema)
 @blp.response(201, CheckInResultSchema)
 @blp.alt_response(200, schema=CheckInResultSchema, description="Checked in before: nothing changed")

@@ -30,6 +30,18 @@ from learning.points.services import award
 
 STEP = 30  # seconds a code is shown
 DIGITS = 6
+# Typed codes per account and minute: a member mistyping has room; guessing one of the two valid codes in
+# a million stays hopeless.  Per account, not per address: a meeting room's phones share one Wi-Fi address.
+ATTEMPTS = "10 per minute"
+
+
+def attempt_key() -> str:
+    """The rate-limit key of a check-in attempt: the calling account (web session or API token)."""
+    from flask import g
+    from flask_login import current_user
+
+    account = g.get("api_account") or (current_user if current_user.is_authenticated else None)
+    return f"check-in:{account.id}" if account is not None else "check-in:anonymous"
 
 
 # -- the rotating code -------------------------------------------------------------------------

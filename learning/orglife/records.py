@@ -99,7 +99,9 @@ def overview(root: Organisation, period_key: str, today: date | None = None) -> 
     branches = db.session.scalars(select(Organisation).where(
         Organisation.kind == OrgKind.BRANCH, Organisation.active.is_(True),
         in_subtree(Organisation.path, root.path)).order_by(Organisation.path)).all()
-    records = {b.id: _empty_record(b, span, today) for b in branches}
+    with_groups = set(db.session.scalars(select(Organisation.parent_id).where(
+        Organisation.kind == OrgKind.GROUP, Organisation.active.is_(True), in_subtree(Organisation.path, root.path))))
+    records = {b.id: _empty_record(b, span, b.id in with_groups) for b in branches}
     if not records:
         return []
     branch = _branch_of().label("branch")
@@ -147,10 +149,11 @@ def overview(root: Organisation, period_key: str, today: date | None = None) -> 
     return sorted(records.values(), key=lambda r: (not r.behind, r.organisation.path))
 
 
-def _empty_record(branch: Organisation, span, today) -> BranchRecord:
+def _empty_record(branch: Organisation, span, has_groups: bool) -> BranchRecord:
     record = BranchRecord(branch)
     for kind, spec in setup.load().kinds.items():
-        windows = windows_of(span, spec.required) if spec.required else []
+        due = spec.required and (has_groups or not spec.groups_only)
+        windows = windows_of(span, spec.required) if due else []
         record.kinds[kind] = KindLine(kind, spec.required if windows else None, windows)
     return record
 

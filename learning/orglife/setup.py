@@ -18,6 +18,7 @@ FREQUENCIES = ("month", "quarter", "year")
 class KindSetup:
     attendance_rule: str
     required: str | None  # month | quarter | year
+    groups_only: bool = False  # required only of a branch that has party groups
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,10 @@ def load() -> Setup:
         required = spec.get("required")
         if required is not None and required not in FREQUENCIES:
             raise ValueError(f"{PATH}: {kind.value}: required must be one of {FREQUENCIES}")
-        kinds[kind] = KindSetup(spec["attendance_rule"], required)
+        where = spec.get("where")
+        if where not in (None, "groups"):
+            raise ValueError(f"{PATH}: {kind.value}: where must be groups or absent")
+        kinds[kind] = KindSetup(spec["attendance_rule"], required, where == "groups")
     return Setup(kinds, tuple(data["choosable_rules"]), data["schedule_rule"])
 
 

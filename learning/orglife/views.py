@@ -54,12 +54,14 @@ def my_activities():
 def activity(activity_id: int):
     member = _member()
     item = _activity_or_404(activity_id)
-    form = CodeForm(data={"code": request.args.get("code", "")[:6]})
+    scanned = request.args.get("code", "")[:6]
+    form = CodeForm(data={"code": scanned})
     return render_template("orglife/activity.html", activity=item, member=member,
                            attendance=db.session.get(Attendance, (item.id, member.id)),
                            leave=db.session.get(LeaveRequest, (item.id, member.id)),
                            code_form=form, leave_form=LeaveForm(), open_now=activities.open_for_check_in(item),
-                           may_manage=activities.may_manage(current_user, item))
+                           may_manage=activities.may_manage(current_user, item),
+                           scanned=len(scanned) == 6 and scanned.isdigit())
 
 
 def _checked_in(item: Activity, created: bool):
@@ -72,7 +74,7 @@ def _checked_in(item: Activity, created: bool):
 
 @bp.route("/activities/<int:activity_id>/check-in", methods=["POST"])
 @login_required
-@limiter.limit("20 per minute")
+@limiter.limit(checkin.ATTEMPTS, key_func=checkin.attempt_key)
 def check_in(activity_id: int):
     member = _member()
     item = _activity_or_404(activity_id)
@@ -93,7 +95,7 @@ def check_in(activity_id: int):
 
 @bp.route("/activities/check-in", methods=["POST"])
 @login_required
-@limiter.limit("20 per minute")
+@limiter.limit(checkin.ATTEMPTS, key_func=checkin.attempt_key)
 def check_in_by_code():
     """The digits typed without choosing the activity: the member's open activity showing them."""
     member = _member()

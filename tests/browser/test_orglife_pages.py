@@ -47,4 +47,21 @@ def test_the_organiser_shows_the_code_and_a_member_checks_in_by_typing_it(app, b
     # The organiser's screen counts the member within a few seconds.
     screen.wait_for_timeout(6000)
     assert screen.locator("#code-present").inner_text().startswith("1 /")
+
+    # Another member scans the QR code: its link opens the activity and checks them in.
+    link = screen.evaluate("fetch(document.getElementById('code-screen').dataset.source).then(r => r.json())")["link"]
+    scanner = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", base_url=live_server)
+    phone = scanner.new_page()
+    log_in(phone, "g1member")
+    phone.wait_for_url("**/")
+    phone.goto(link)
+    phone.wait_for_selector("#my-state")
+    assert "您已签到" in phone.locator("#my-state").inner_text()
+    scanner.close()
+
+    # The secretary's 台账 on the phone shows the branch, held this month, within the width.
+    screen.goto("/admin/orglife/records/")
+    assert "一支部" in screen.locator("#records").inner_text()
+    assert screen.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(screen, "orglife-records")
     organiser.close()

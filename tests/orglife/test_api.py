@@ -190,3 +190,46 @@ def test_the_api_is_in_the_openapi_document(client):
     assert "bearerAuth" in json.dumps(paths["/api/v1/activities"]["post"]["security"])
 
 
+
+
+def test_a_room_of_members_on_one_address_all_check_in_but_one_account_cannot_guess(client, db, tree, meeting, now):
+    """Check-in attempts are limited per account (10 a minute), not per address: a meeting room's phones
+    share one Wi-Fi address."""
+    from learning.orgs.services import create_member
+    from learning.accounts.services import create_account
+    from tests.factories import PASSWORD
+
+    b1 = db.session.get(Organisation, tree["orgs"]["B1"])
+    item = db.session.get(Activity, meeting)
+    code = checkin.current_code(item)[0]
+    headers = []
+    for i in range(12):
+        account = create_account(f"room{i}", PASSWORD, member=create_member(f"党员{i}", b1))
+        db.session.commit()
+        headers.append({"Authorization": f"Bearer {issue_token(account).token}"})
+        db.session.commit()
+    statuses = [client.post(f"/api/v1/activities/{meeting}/check-ins", json={"code": code}, headers=h).status_code
+                for h in headers]
+    assert statuses == [201] * 12  # all from 127.0.0.1
+    wrong = f"{(int(code) + 500_000) % 10**6:06d}"
+    guesser = bearer(db, tree, "g1_member")
+    tries = [client.post(f"/api/v1/activities/{meeting}/check-ins", json={"code": wrong}, headers=guesser).status_code
+             for _ in range(11)]
+    assert tries[:10] == [422] * 10 and tries[10] == 429
+
+
+@pytest.mark.parametrize("key, create, code, check_in", [
+    ("member", 404, 403, 201), ("g1_member", 404, 403, 201), ("secretary", 201, 200, 201),
+    ("secretary2", 404, 404, 404), ("reviewer", 404, 403, 404), ("orgadmin", 201, 200, 404),
+    ("superadmin", 201, 200, 404)])
+def test_what_each_role_may_do_with_b1s_activity(client, db, tree, meeting, key, create, code, check_in):
+    """B1's meeting: who may create one like it, see its code, and check in (members of B1 and G1 only;
+    the reviewer of the committee sees the activity but is not a member of B1; the superadmin has no member)."""
+    headers = bearer(db, tree, key)
+    body = {"kind": "committee_meeting", "title": "支委会", "organisation_id": tree["orgs"]["B1"],
+            "starts_at": when(0), "ends_at": when(60)}
+    assert client.post("/api/v1/activities", json=body, headers=headers).status_code == create
+    assert client.get(f"/api/v1/activities/{meeting}/check-in-code", headers=headers).status_code == code
+    current = checkin.current_code(db.session.get(Activity, meeting))[0]
+    response = client.post(f"/api/v1/activities/{meeting}/check-ins", json={"code": current}, headers=headers)
+    assert response.status_code == check_in, response.get_data(as_text=True)

@@ -59,6 +59,7 @@ def test_held_against_required_worked_by_hand(db, tree, quarter):
     # Expected: 3 + 3 + 3 (B1's) + 1 (G1's) + 3 (theme day) = 13; present 1 + 1 + 1 + 1 = 4.
     assert (b1.expected, b1.present) == (13, 4)
     assert by_name["二支部"].volunteer_hours == 2.0 and by_name["二支部"].kinds[ActivityKind.BRANCH_ASSEMBLY].missed == ["2026Q4"]
+    assert by_name["二支部"].kinds[ActivityKind.GROUP_MEETING].required == 0  # B2 has no party groups
     # Mid-quarter nothing of December is due yet, and the quarter's meeting not before the quarter ends.
     mid = {r.organisation.name: r for r in records.overview(gb, "2026Q4", today=date(2026, 12, 10))}
     assert mid["一支部"].kinds[ActivityKind.COMMITTEE_MEETING].missed == []

@@ -2,6 +2,7 @@
 //   <form data-confirm="…">        asks before submitting
 //   <form data-submit-once>         disables its submit button once sent (no double entries)
 //   <button data-print>             prints the page
+//   <form data-submit-on-load>      is sent once the page has loaded (a scanned check-in QR code)
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -17,5 +18,12 @@
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-submit-on-load]");
+    if (form) {
+      form.removeAttribute("data-submit-on-load");
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    }
   });
 })();
