@@ -8,13 +8,21 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from learning.orglife.names import KINDS, NOTICE_KINDS
 
 
+def plausible_time(form, field) -> None:
+    """A time in this century (year 1 cannot even be converted to UTC)."""
+    from wtforms.validators import ValidationError
+
+    if field.data is not None and not 2000 <= field.data.year <= 2099:
+        raise ValidationError(_l("Choose a time between the years 2000 and 2099."))
+
+
 class ActivityForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), coerce=int)
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, v) for k, v in KINDS.items()])
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the activity a title.")), Length(max=200)])
     starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M",
-                                   validators=[InputRequired(_l("Enter when it starts."))])
-    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(_l("Enter when it ends."))])
+                                   validators=[InputRequired(_l("Enter when it starts.")), plausible_time])
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(_l("Enter when it ends.")), plausible_time])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     groups = SelectMultipleField(_l("Only these groups"), coerce=int, validators=[Optional()],

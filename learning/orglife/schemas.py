@@ -1,23 +1,34 @@
 """JSON shapes of the organisational-life API (clients and card readers build on these)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from learning.api.fields import Id, Page, PerPage, Text
+from learning.orglife import setup
 from learning.orglife.models import ActivityKind
 
 KINDS = [k.value for k in ActivityKind]
+
+
+def plausible_year(value) -> None:
+    """Years 2000–2099 only (read off the value itself: converting year 1 or 9999 to UTC overflows)."""
+    if not 2000 <= value.year <= 2099:
+        raise ValidationError("a time between the years 2000 and 2099")
+
+
+def Moment(**kwargs) -> fields.AwareDateTime:  # noqa: N802
+    return fields.AwareDateTime(validate=plausible_year, **kwargs)
 
 
 class ActivityCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     title = Text(required=True, validate_with=[validate.Length(min=1, max=200)])
     organisation_id = Id(required=True)
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with its offset"})
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True, metadata={"description": "ISO 8601 with its offset"})
+    ends_at = Moment(required=True)
     place = Text(validate_with=[validate.Length(max=200)], load_default=None)
     description = Text(validate_with=[validate.Length(max=5000)], load_default=None)
-    points_rule = fields.String(load_default=None, validate=validate.Length(max=64),
+    points_rule = fields.String(load_default=None, validate=validate.OneOf(setup.load().choosable_rules),
                                 metadata={"description": "the attendance rule; default: the kind's (activities.yaml)"})
     group_ids = fields.List(Id(), load_default=None, validate=validate.Length(max=200),
                             metadata={"description": "expect only these groups of the organisation"})
@@ -65,7 +76,7 @@ class CodeSchema(Schema):
 
 
 class CheckInSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="the code is 6 digits"))
+    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="the code is 6 digits"))
 
 
 class CheckInResultSchema(Schema):
@@ -78,7 +89,7 @@ class CheckInResultSchema(Schema):
 
 class SwipeSchema(Schema):
     card = Text(required=True, validate_with=[validate.Length(min=1, max=64)])
-    swiped_at = fields.AwareDateTime(required=True)
+    swiped_at = Moment(required=True)
 
 
 class SwipeBatchSchema(Schema):

@@ -108,3 +108,25 @@ def test_the_committee_pages_and_excel(app, client, db, tree, quarter):
 def test_who_opens_which_page(client, tree, rules, user, path, status):
     login(client, {"member": "member"}.get(user, user), PASSWORD)
     assert client.get(path).status_code == status
+
+
+def test_the_activity_form_answers_bad_input_with_field_errors(client, db, tree, rules):
+    from sqlalchemy import func
+
+    from learning.orglife.models import Activity
+    from tests.conftest import csrf_token
+
+    login(client, "secretary", PASSWORD)
+    token = csrf_token(client, "/admin/orglife/activities/new")
+    base = {"csrf_token": token, "organisation": tree["orgs"]["B1"], "kind": "theme_day", "title": "主题党日",
+            "starts_at": "2026-12-01T14:30", "ends_at": "2026-12-01T16:30"}
+    for change, message in (({"ends_at": "2026-12-01T14:00"}, "结束时间须晚于开始时间"),
+                            ({"starts_at": "0001-01-01T00:00"}, "2000"), ({"title": ""}, "请填写活动名称"),
+                            ({"organisation": tree["orgs"]["B2"]}, "")):
+        page = client.post("/admin/orglife/activities/new", data={**base, **change})
+        assert page.status_code == 200 and message in page.get_data(as_text=True), change
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+    created = client.post("/admin/orglife/activities/new", data=base)
+    assert created.status_code == 302
+    item = db.session.scalar(select(Activity))
+    assert item.title == "主题党日" and item.starts_at.isoformat() == "2026-12-01T06:30:00+00:00"  # 14:30 in Shanghai
