@@ -119,8 +119,9 @@ def _init_extensions(app: Flask) -> None:
     from learning.courses import panels as course_panels
     from learning.points import panels as points_panels
     from learning.quizzes import panels as quiz_panels
+    from learning.orglife import panels as orglife_panels
 
-    for panels in (points_panels, course_panels, quiz_panels):
+    for panels in (points_panels, course_panels, quiz_panels, orglife_panels):
         panels.register()  # the member page's panels (the organisation pages import no feature)
     from learning.accounts.views import load_user
 

@@ -79,7 +79,7 @@ def windows_of(span: periods.PeriodSpan, frequency: str) -> list[str]:
     return keys
 
 
-def _bounds(span: periods.PeriodSpan) -> tuple[datetime, datetime]:
+def bounds(span: periods.PeriodSpan) -> tuple[datetime, datetime]:
     zone = periods.zone()
     start = datetime.combine(span.starts_on, time(0), tzinfo=zone).astimezone(timezone.utc)
     end = datetime.combine(span.ends_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
@@ -95,7 +95,7 @@ def overview(root: Organisation, period_key: str, today: date | None = None) -> 
     """One record per branch under ``root`` (``root`` itself when it is a branch), behind first."""
     span = periods.parse(period_key)
     today = today or periods.local_today()
-    start, end = _bounds(span)
+    start, end = bounds(span)
     branches = db.session.scalars(select(Organisation).where(
         Organisation.kind == OrgKind.BRANCH, Organisation.active.is_(True),
         in_subtree(Organisation.path, root.path)).order_by(Organisation.path)).all()
@@ -159,7 +159,7 @@ def _empty_record(branch: Organisation, span, has_groups: bool) -> BranchRecord:
 
 
 def branch_activities(branch: Organisation, period_key: str) -> list[Activity]:
-    start, end = _bounds(periods.parse(period_key))
+    start, end = bounds(periods.parse(period_key))
     return db.session.scalars(select(Activity).join(Activity.organisation).where(
         in_subtree(Organisation.path, branch.path), Activity.starts_at >= start, Activity.starts_at < end)
         .order_by(Activity.starts_at, Activity.id)).all()
@@ -167,7 +167,7 @@ def branch_activities(branch: Organisation, period_key: str) -> list[Activity]:
 
 def branch_notices(branch: Organisation, period_key: str) -> list[tuple[Notice, int, int]]:
     """(notice, recipients, read) of the notices the branch (or its groups) published in the period."""
-    start, end = _bounds(periods.parse(period_key))
+    start, end = bounds(periods.parse(period_key))
     rows = db.session.execute(
         select(Notice, func.count(NoticeReceipt.member_id), func.count(NoticeReceipt.read_at))
         .join(Notice.organisation).outerjoin(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
@@ -178,7 +178,7 @@ def branch_notices(branch: Organisation, period_key: str) -> list[tuple[Notice, 
 
 def volunteer_hours(branch: Organisation, period_key: str) -> list[tuple[Member, float]]:
     """Each member's hours of volunteer service in the period (志愿服务时长), most first."""
-    start, end = _bounds(periods.parse(period_key))
+    start, end = bounds(periods.parse(period_key))
     rows = db.session.execute(
         select(Member, func.sum(Attendance.hours)).join(Attendance, Attendance.member_id == Member.id)
         .join(Activity, Activity.id == Attendance.activity_id).join(Organisation, Organisation.id == Activity.organisation_id)

@@ -130,3 +130,17 @@ def test_the_activity_form_answers_bad_input_with_field_errors(client, db, tree,
     assert created.status_code == 302
     item = db.session.scalar(select(Activity))
     assert item.title == "主题党日" and item.starts_at.isoformat() == "2026-12-01T06:30:00+00:00"  # 14:30 in Shanghai
+
+
+def test_the_member_page_shows_their_organisational_life(client, db, tree, meeting):
+    from learning.orglife import activities as orglife
+
+    item = db.session.get(orglife.Activity, meeting)
+    secretary = db.session.get(Account, tree["accounts"]["secretary"])
+    checkin.mark_by_hand(item, db.session.get(Member, tree["members"]["b1_member"]), actor=secretary, reason="补录")
+    db.session.commit()
+    login(client, "secretary", PASSWORD)
+    page = client.get(f"/admin/members/{tree['members']['b1_member']}").get_data(as_text=True)
+    panel = page[page.index('id="member-orglife"'):]
+    panel = panel[:panel.index("</section>")]
+    assert "十一月支部党员大会" in panel and "1 / 1" in panel and "实到" in panel
