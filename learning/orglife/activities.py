@@ -150,6 +150,23 @@ def for_member(member: Member, *, upcoming: bool = True, now: datetime | None = 
     return query.where(Activity.ends_at < now).order_by(Activity.starts_at.desc(), Activity.id.desc())
 
 
+def member_states(member: Member, activity_ids: list[int]) -> tuple[dict, dict]:
+    """(activity id → the member's attendance, activity id → their leave request) for these activities."""
+    ids = activity_ids or [-1]
+    present = {a.activity_id: a for a in db.session.scalars(
+        select(Attendance).where(Attendance.member_id == member.id, Attendance.activity_id.in_(ids)))}
+    leave = {lv.activity_id: lv for lv in db.session.scalars(
+        select(LeaveRequest).where(LeaveRequest.member_id == member.id, LeaveRequest.activity_id.in_(ids)))}
+    return present, leave
+
+
+def managed_orgs(account, limit: int = 500) -> list[Organisation]:
+    """The organisations ``account`` manages, in tree order (the choices of the activity and notice forms)."""
+    return list(db.session.scalars(select(Organisation).where(
+        scope_for(account).org_clause(Permission.MANAGE_MEMBERS), Organisation.active.is_(True))
+        .order_by(Organisation.path).limit(limit)))
+
+
 def for_admin(account, *, organisation: Organisation | None = None, kind: ActivityKind | None = None):
     scope = scope_for(account)
     query = select(Activity).join(Activity.organisation).where(scope.org_clause(Permission.VIEW_MEMBERS))

@@ -9,7 +9,6 @@ import segno
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from learning.db import utcnow
@@ -29,18 +28,6 @@ bp = Blueprint("orglife_admin", __name__, url_prefix="/admin/orglife")
 @bp.context_processor
 def _names():
     return {"orglife_names": names, "now_utc": utcnow}
-
-
-def managed_orgs(limit: int = 500) -> list[Organisation]:
-    """The organisations the user manages, tree order (their roots, then what lies below)."""
-    scope = scope_for(current_user)
-    return list(db.session.scalars(select(Organisation).where(
-        scope.org_clause(Permission.MANAGE_MEMBERS), Organisation.active.is_(True))
-        .order_by(Organisation.path).limit(limit)))
-
-
-def groups_of(orgs: list[Organisation]) -> list[Organisation]:
-    return [o for o in orgs if o.kind == OrgKind.GROUP]
 
 
 def activity_or_404(activity_id: int, permission: Permission = Permission.VIEW_MEMBERS) -> Activity:
@@ -75,10 +62,10 @@ def activity_list():
 @bp.route("/activities/new", methods=["GET", "POST"])
 @admin_required(Permission.MANAGE_MEMBERS)
 def new_activity():
-    orgs = managed_orgs()
+    orgs = activities.managed_orgs(current_user)
     form = ActivityForm()
     form.organisation.choices = [SelectChoice(o.id, "　" * max(o.depth - orgs[0].depth, 0) + o.name) for o in orgs]
-    form.groups.choices = [SelectChoice(g.id, g.name) for g in groups_of(orgs)]
+    form.groups.choices = [SelectChoice(g.id, g.name) for g in orgs if g.kind == OrgKind.GROUP]
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation.data)
         try:

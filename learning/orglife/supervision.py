@@ -13,7 +13,6 @@ from learning.audit import services as audit
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orglife import activities, devices, names, notices, records
-from learning.orglife.admin import groups_of, managed_orgs
 from learning.orglife.forms import CardsForm, DeviceForm, NoticeForm
 from learning.orglife.models import Device, Notice
 from learning.orgs import queries as org_queries
@@ -43,10 +42,10 @@ def notice_list():
 @bp.route("/notices/new", methods=["GET", "POST"])
 @admin_required(Permission.MANAGE_MEMBERS)
 def new_notice():
-    orgs = managed_orgs()
+    orgs = activities.managed_orgs(current_user)
     form = NoticeForm()
     form.organisation.choices = [SelectChoice(o.id, "　" * max(o.depth - orgs[0].depth, 0) + o.name) for o in orgs]
-    form.groups.choices = [SelectChoice(g.id, g.name) for g in groups_of(orgs)]
+    form.groups.choices = [SelectChoice(g.id, g.name) for g in orgs if g.kind == OrgKind.GROUP]
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation.data)
         try:
@@ -172,7 +171,7 @@ def record_xlsx():
 @admin_required(Permission.MANAGE_ORGS)
 def device_list():
     scope = scope_for(current_user)
-    orgs = [o for o in managed_orgs() if scope.can_org(Permission.MANAGE_ORGS, o)]
+    orgs = [o for o in activities.managed_orgs(current_user) if scope.can_org(Permission.MANAGE_ORGS, o)]
     form = DeviceForm(prefix="device")
     form.organisation.choices = [SelectChoice(o.id, o.name) for o in orgs if o.kind != OrgKind.GROUP]
     cards = CardsForm(prefix="cards")

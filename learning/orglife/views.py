@@ -40,11 +40,7 @@ def my_activities():
     member = _member()
     upcoming = db.session.scalars(activities.for_member(member).limit(50)).all()
     past = org_queries.paginate(activities.for_member(member, upcoming=False), page_arg(), current_app.config["PAGE_SIZE"])
-    ids = [a.id for a in upcoming] + [a.id for a in past.items]
-    present = {a.activity_id: a for a in db.session.scalars(
-        db.select(Attendance).where(Attendance.member_id == member.id, Attendance.activity_id.in_(ids or [-1])))}
-    leave = {lv.activity_id: lv for lv in db.session.scalars(
-        db.select(LeaveRequest).where(LeaveRequest.member_id == member.id, LeaveRequest.activity_id.in_(ids or [-1])))}
+    present, leave = activities.member_states(member, [a.id for a in upcoming] + [a.id for a in past.items])
     return render_template("orglife/my_activities.html", upcoming=upcoming, pagination=past, present=present,
                            leave=leave, code_form=CodeForm(), open_now=activities.open_for_check_in)
 
