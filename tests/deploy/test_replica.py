@@ -27,7 +27,10 @@ def site(streaming_replica, tmp_path_factory):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": primary.url, "DATABASE_REPLICA_URL": replica.url,
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")), "SECRET_KEY": "x",
-        "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://",
+        # Not RATELIMIT_ENABLED=False: the limiter is one object, and a second app switching it off
+        # switches it off for every later test of the session.
+        "LOGIN_RATE_LIMIT": "1000 per minute", "LOGIN_ACCOUNT_RATE_LIMIT": "1000 per hour",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "REPLICA_MAX_LAG_SECONDS": 3600,
     })
     app.test_client_class = FreshContextClient
