@@ -123,6 +123,12 @@ def _init_extensions(app: Flask) -> None:
 
     for panels in (points_panels, course_panels, quiz_panels, orglife_panels):
         panels.register()  # the member page's panels (the organisation pages import no feature)
+    from learning.courses import todo as course_todo
+    from learning.orglife import todo as orglife_todo
+    from learning.points import todo as points_todo
+
+    for todo in (points_todo, course_todo, orglife_todo):
+        todo.register()  # what an administrator's home leads with (the home page imports no feature)
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

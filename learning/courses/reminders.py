@@ -86,3 +86,39 @@ def remind_behind(today: date | None = None) -> ReminderReport:
             db.session.expunge_all()
         report.emailed += notifications.email_unsent(key)
     return report
+
+
+# Above this many members a home page does not count who is behind (the 学时 page does, paged).
+NUDGE_LIMIT = 3000
+
+
+def behind_in_scope(account, period_key: str | None = None) -> tuple[list, str] | None:
+    """The compliance lines of the members ``account`` manages who are behind this quarter, and the
+    period; None when they manage more than :data:`NUDGE_LIMIT` members (too many to count on a home page)."""
+    from sqlalchemy import func
+
+    from learning.orgs.scoping import Permission, scope_for
+
+    scope = scope_for(account)
+    query = scope.members(Permission.MANAGE_MEMBERS).where(Member.active.is_(True))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total > NUDGE_LIMIT:
+        return None
+    period_key = period_key or periods.current_quarter()
+    members = db.session.scalars(query.order_by(Member.id)).unique().all()
+    return compliance(list(members), period_key).behind, period_key
+
+
+def nudge(account) -> int:
+    """One click of a secretary: remind the members they manage who are behind this quarter; once a day
+    (the notification key holds the day).  Returns how many were reminded now."""
+    found = behind_in_scope(account)
+    if found is None:
+        return 0
+    lines, period_key = found
+    ends_on = periods.parse(period_key).ends_on.isoformat()
+    key = f"hours:{period_key}:nudge:{account.id}:{periods.local_today().isoformat()}"
+    behind = {line.member.id: {"period_key": period_key, "stage": "nudge", "ends_on": ends_on,
+                               "behind_required": format(line.behind_required.normalize(), "f"),
+                               "behind_elective": format(line.behind_elective.normalize(), "f")} for line in lines}
+    return len(notifications.notify(notifications.HOURS_BEHIND, key, behind))

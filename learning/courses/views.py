@@ -227,3 +227,20 @@ def compliance_xlsx():
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+
+
+@bp.route("/admin/study/remind", methods=["POST"])
+@admin_required(Permission.MANAGE_MEMBERS)
+def nudge_behind():
+    """The home page's one-click reminder to the members one manages who are behind this quarter."""
+    from learning.courses import reminders
+    from learning.web import ConfirmForm
+
+    ConfirmForm().validate_on_submit() or abort(400)
+    sent = reminders.nudge(current_user)
+    db.session.commit()
+    if sent:
+        flash(_("%(n)d members behind on their hours were reminded.", n=sent), "success")
+    else:
+        flash(_("Everyone behind was reminded today already."), "info")
+    return redirect(url_for("site.home"))
