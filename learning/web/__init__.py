@@ -87,8 +87,9 @@ class ConfirmForm(FlaskForm):
 def init_app(app) -> None:
     """Bounded URL converters (before any route is added), error pages, security headers and versioned
     static URLs."""
-    from learning.web import assets, converters, errors, inputs, security
+    from learning.web import assets, converters, errors, inputs, pwa, security
 
+    app.register_blueprint(pwa.bp)
     assets.init_app(app)
     converters.init_app(app)
     errors.init_app(app)

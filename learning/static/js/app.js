@@ -19,6 +19,10 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
   });
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    // Installable as an app: the worker caches the shell and shows the offline page without a network.
+    window.addEventListener("load", function () { navigator.serviceWorker.register("/sw.js").catch(function () {}); });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-submit-on-load]");
     if (form) {
