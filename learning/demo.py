@@ -77,6 +77,8 @@ def load_demo(content_dir: str | Path) -> DemoResult:
     db.session.commit()
     _load_challenge(base)
     db.session.commit()
+    _load_study(base)  # needs the courses and their quizzes
+    db.session.commit()
     return result
 
 
@@ -104,6 +106,7 @@ def demo_challenge(path: Path, organisation):
 def _load_challenge(base: Path) -> None:
     """The demo campaign (once), and some members who have played it, so its boards show something."""
     import random
+    from datetime import timedelta
 
     from learning.orgs.models import Member
     from learning.quizzes import attempts, challenges
@@ -123,6 +126,13 @@ def _load_challenge(base: Path) -> None:
         skill = rng.uniform(0.5, 1.0)
         for level in challenge.levels[:rng.randint(1, min(len(challenge.levels), challenge.attempts_per_day))]:
             attempt, _ = challenges.start_level(who, level)
+            # As if they had played it: some seconds per question, within the level's time (the board's
+            # tie-break by time shows real differences, not 0 s for everyone).
+            limit = max(attempt.quiz.time_limit_seconds - 5, 10)
+            played = timedelta(seconds=rng.randint(min(len(attempt.items) * 4, limit), limit))
+            attempt.started_at -= played
+            attempt.deadline -= played
+            db.session.flush()
             for item in attempt.items:
                 if rng.random() < skill:
                     if item.question.kind.has_options:
@@ -226,4 +236,59 @@ def _load_rules_and_activity(base: Path) -> None:
                     if rng.random() < chance:
                         points.award(rule, member=member, source_key=f"demo:{rule}:{day.isoformat()}",
                                      occurred_at=moment, **(extra or {}))
+    db.session.flush()
+
+
+def _load_study(base: Path) -> None:
+    """This quarter's studying: the park's quota is one the shipped courses can meet (4 required + 2 elective
+    hours a quarter), and each member has finished some courses (lessons through the study services, course
+    quizzes passed through the quiz services), keen members all of them, so the 学时 pages show a spread.
+    Seeded, and only while nobody has finished a course."""
+    import random
+    from datetime import datetime, time, timedelta, timezone
+    from decimal import Decimal
+
+    from learning.courses import services as courses
+    from learning.courses.models import Course, CourseCompletion, LessonProgress
+    from learning.orgs.models import Member, MemberStatus, Organisation
+    from learning.points import periods
+    from learning.quizzes import attempts
+    from learning.quizzes import services as quizzes
+
+    if db.session.scalar(select(func.count()).select_from(CourseCompletion)):
+        return
+    spec = yaml.safe_load((base / "activity.yaml").read_text(encoding="utf-8")).get("study", {})
+    park = db.session.scalar(select(Organisation).where(Organisation.parent_id.is_(None)).order_by(Organisation.id))
+    if park is None:
+        return
+    courses.set_quota(park, "quarter", Decimal(str(spec.get("required", 4))), Decimal(str(spec.get("elective", 2))))
+    rng = random.Random(spec.get("seed", 2026))
+    today = periods.local_today()
+    start = periods.parse(periods.quarter_key(today)).starts_on
+    catalogue = db.session.scalars(select(Course).where(Course.published.is_(True)).order_by(Course.id)).all()
+    members = db.session.scalars(select(Member).where(
+        Member.active.is_(True), Member.status.in_([MemberStatus.FULL, MemberStatus.PROBATIONARY]))
+        .order_by(Member.id)).all()
+    for member in members:
+        keenness = rng.random()
+        for course in catalogue:
+            if rng.random() > 0.15 + 0.85 * keenness:
+                continue
+            day = start + timedelta(days=rng.randint(0, max((today - start).days - 1, 0)))
+            moment = datetime.combine(day, time(rng.randint(7, 21), rng.randint(0, 59)),
+                                      tzinfo=periods.zone()).astimezone(timezone.utc)
+            for lesson in course.live_lessons:
+                db.session.add(LessonProgress(member_id=member.id, lesson_id=lesson.id, seconds=lesson.min_seconds,
+                                              reached_end=True, completed_at=moment))
+                db.session.flush()
+                courses.on_lesson_completed(member, lesson, moment)
+            if course.quiz_slug and (quiz := quizzes.quiz_by_slug(course.quiz_slug)) is not None:
+                attempt, _ = quizzes.start_quiz(member, quiz)
+                for item in attempt.items:
+                    if item.question.kind.has_options:
+                        attempts.answer(member.id, attempt.token, item.position, choices=attempts.right_letters(item))
+                    else:
+                        attempts.answer(member.id, attempt.token, item.position, text=item.question.answers[0]["text"])
+                attempts.submit(member, attempt.token)
+                courses.complete_course_if_done(member, course, moment)
     db.session.flush()
