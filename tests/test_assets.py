@@ -37,3 +37,13 @@ def test_versioned_static_files_are_cached_for_a_year_and_unversioned_ones_reval
     plain = client.get("/static/css/app.css")
     assert plain.headers["Cache-Control"] == "no-cache" and plain.headers.get("ETag")
     assert client.get("/login").headers["Cache-Control"] == "no-store"
+
+
+def test_the_stylesheet_has_no_stray_brace():
+    """A stray ``}`` makes browsers drop the rule after it (the section navigation's style was lost so)."""
+    depth = 0
+    for number, line in enumerate((PACKAGE_DIR / "static" / "css" / "app.css").read_text(encoding="utf-8").splitlines(), 1):
+        for char in line:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            assert depth >= 0, f"app.css line {number}: a closing brace without its opening one"
+    assert depth == 0, "app.css: an opening brace is never closed"
