@@ -18,7 +18,7 @@ def hours_todos(account) -> list[Todo]:
     lines, _period = found
     return [Todo("hours_behind", len(lines), _("Members behind on this quarter's study hours"),
                  url_for("courses.compliance"),
-                 action={"url": url_for("courses.nudge_behind"), "label": _("Remind them"),
+                 action={"url": url_for("courses.nudge_behind"), "label": _("Remind all of them"),
                          "confirm": _("Send each of them a reminder in their messages now?")})]
 
 
