@@ -88,18 +88,24 @@ def create_activity(organisation: Organisation, *, actor, kind: ActivityKind | s
     return activity
 
 
+def audience_members(org: Organisation, group_ids: list[int] | None, first_column):
+    """SELECT (first_column, member id) of the active members under ``org``, or under some of its groups
+    (refused when one is not a group of ``org``): what INSERT … SELECT of invitees and receipts reads."""
+    members = select(first_column, Member.id).join(Member.organisation).where(
+        Member.active.is_(True), in_subtree(Organisation.path, org.path))
+    if not group_ids:
+        return members
+    groups = db.session.scalars(select(Organisation).where(Organisation.id.in_(group_ids))).all()
+    if len(groups) != len(set(group_ids)) or any(g.kind != OrgKind.GROUP or not g.path.startswith(org.path)
+                                                 for g in groups):
+        raise OrgLifeError(_l("Choose groups of this organisation."), field="groups")
+    return members.where(or_(*(in_subtree(Organisation.path, g.path) for g in groups)))
+
+
 def invite(activity: Activity, audience: Audience) -> int:
     """Record who is expected, in one INSERT … SELECT (a committee's activity may expect thousands)."""
-    org = activity.organisation
-    members = select(literal(activity.id), Member.id).join(Member.organisation).where(
-        Member.active.is_(True), in_subtree(Organisation.path, org.path))
-    if audience.group_ids:
-        groups = db.session.scalars(select(Organisation).where(Organisation.id.in_(audience.group_ids))).all()
-        if len(groups) != len(set(audience.group_ids)) or any(
-                g.kind != OrgKind.GROUP or not g.path.startswith(org.path) for g in groups):
-            raise OrgLifeError(_l("Choose groups of this organisation."), field="groups")
-        members = members.where(or_(*(in_subtree(Organisation.path, g.path) for g in groups)))
-    elif audience.member_ids:
+    members = audience_members(activity.organisation, audience.group_ids, literal(activity.id))
+    if not audience.group_ids and audience.member_ids:
         wanted = set(audience.member_ids)
         found = set(db.session.scalars(members.with_only_columns(Member.id).where(Member.id.in_(wanted))).all())
         if found != wanted:

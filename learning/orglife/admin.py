@@ -14,10 +14,10 @@ from wtforms.fields.choices import SelectChoice
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orglife import activities, checkin, names, notices
-from learning.orglife.forms import ActivityForm, MarkForm
+from learning.orglife.forms import ActivityForm, MarkForm, audience_choices, show_refusal
 from learning.orglife.models import Activity, ActivityKind, LeaveRequest
 from learning.orgs import queries as org_queries
-from learning.orgs.models import Member, OrgKind, Organisation
+from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
 from learning.web import ConfirmForm, admin_required, id_arg, page_arg
@@ -64,8 +64,7 @@ def activity_list():
 def new_activity():
     orgs = activities.managed_orgs(current_user)
     form = ActivityForm()
-    form.organisation.choices = [SelectChoice(o.id, "　" * max(o.depth - orgs[0].depth, 0) + o.name) for o in orgs]
-    form.groups.choices = [SelectChoice(g.id, g.name) for g in orgs if g.kind == OrgKind.GROUP]
+    audience_choices(form, orgs)
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation.data)
         try:
@@ -78,11 +77,7 @@ def new_activity():
                                 body=_notice_text(item), group_ids=form.groups.data or None, activity=item)
         except activities.OrgLifeError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, str(exc.message)]
-            else:
-                flash(str(exc.message), "error")
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("%(title)s was created.", title=item.title), "success")

@@ -8,25 +8,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime, time as clock, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from learning.audit import services as audit
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orglife import setup
-from learning.orglife.activities import OrgLifeError, for_member, may_attend, open_for_check_in
+from learning.orglife.activities import (
+    EARLY_CHECK_IN,
+    OrgLifeError,
+    for_member,
+    may_attend,
+    may_manage,
+    open_for_check_in,
+)
 from learning.orglife.models import Activity, ActivityKind, Attendance, CheckInMethod, LeaveRequest, LeaveStatus
 from learning.orgs.models import Member, OrgKind
 from learning.points import periods
-from learning.points.models import ActorKind
-from learning.points.services import award
+from learning.points.models import ActorKind, LedgerEntry
+from learning.points.services import award, rule_by_code
 
 STEP = 30  # seconds a code is shown
 DIGITS = 6
@@ -80,22 +88,14 @@ def find_by_code(member: Member, code: str) -> Activity | None:
     """The member's open activity whose code on screen is ``code`` (a member who types the digits
     does not need to say which activity)."""
     now = utcnow()
-    candidates = db.session.scalars(for_member(member, now=now).where(Activity.starts_at <= now + _early())).all()
+    candidates = db.session.scalars(for_member(member, now=now).where(Activity.starts_at <= now + EARLY_CHECK_IN)).all()
     return next((a for a in candidates if open_for_check_in(a, now) and code_matches(a, code)), None)
-
-
-def _early():
-    from learning.orglife.activities import EARLY_CHECK_IN
-
-    return EARLY_CHECK_IN
 
 
 # -- by hand -------------------------------------------------------------------------------------
 def mark_by_hand(activity: Activity, member: Member, *, actor, reason: str,
                  hours: Decimal | None = None) -> tuple[Attendance, bool]:
     """The secretary marks a member present (a member without a phone, a reader that failed); audited."""
-    from learning.orglife.activities import may_manage
-
     if not may_manage(actor, activity) or not may_attend(activity, member):
         raise OrgLifeError(_l("No such member or activity."), status=404)
     if member.id == actor.member_id:
@@ -159,8 +159,6 @@ def record(activity: Activity, member: Member, method: CheckInMethod, *, at: dat
 
 
 def _award_attendance(activity: Activity, member: Member, hours: Decimal | None, actor, by: ActorKind) -> None:
-    from learning.points.services import rule_by_code
-
     rule = rule_by_code(activity.points_rule)
     if rule is None:
         return  # the rules are not loaded (an empty installation): attendance is still recorded
@@ -183,8 +181,6 @@ def schedule_window(activity: Activity) -> str | None:
 
 def _award_schedule(activity: Activity, by: ActorKind) -> None:
     """Once a kind is held (someone attended) in its required period, the branch gets its points once."""
-    from learning.points.services import rule_by_code
-
     window = schedule_window(activity)
     rule = setup.load().schedule_rule
     if window is None or rule_by_code(rule) is None:
@@ -199,9 +195,6 @@ def from_registry(organisation, kind: ActivityKind, day, title: str | None, memb
     key; else the organisation's activity of that kind on that day; else a new one) and each attendee
     is checked in through :func:`record`, so a meeting checked in here and reported by the registry
     pays once.  Returns (new attendances, points awarded)."""
-    import secrets
-    from datetime import time as clock, timedelta
-
     activity = db.session.scalar(select(Activity).where(Activity.award_key == key))
     if activity is None:
         zone = periods.zone()
@@ -221,10 +214,6 @@ def from_registry(organisation, kind: ActivityKind, day, title: str | None, memb
         except IntegrityError:  # another delivery of this meeting created it first
             activity = db.session.scalar(select(Activity).where(Activity.award_key == key))
     new = [m.id for m in members if record(activity, m, CheckInMethod.REGISTRY)[1]]
-    from sqlalchemy import func
-
-    from learning.points.models import LedgerEntry
-
     awarded = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
         LedgerEntry.source_key == activity.award_key, LedgerEntry.member_id.in_(new or [-1]))) or 0
     return len(new), int(awarded)

@@ -9,11 +9,9 @@ the card is later imported.
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import io
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,9 +27,7 @@ from learning.orglife.checkin import record
 from learning.orglife.models import Activity, CheckInMethod, Device, Invitee, MemberCard, Swipe, SwipeStatus
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import in_subtree
-
-MAX_SKEW_SECONDS = 300
-
+from learning.signatures import fresh, sign
 
 class DeviceAuthError(ValueError):
     pass
@@ -56,10 +52,6 @@ def revoke_device(device: Device, *, actor) -> None:
                  organisation_id=device.organisation_id, detail={"name": device.name})
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def authenticate(device_id: str | None, timestamp: str | None, signature: str | None, body: bytes,
                  now: float | None = None) -> Device:
     if not device_id or not timestamp or not signature:
@@ -68,7 +60,7 @@ def authenticate(device_id: str | None, timestamp: str | None, signature: str | 
         sent, ident = int(timestamp), int(device_id)
     except ValueError:
         raise DeviceAuthError(_l("X-Device-Id and X-Device-Timestamp are numbers.")) from None
-    if abs((now if now is not None else time.time()) - sent) > MAX_SKEW_SECONDS:
+    if not fresh(sent, now):
         raise DeviceAuthError(_l("The timestamp is more than 5 minutes off: refused (clock skew or a replay)."))
     device = db.session.get(Device, ident) if 0 < ident < 2**31 else None
     expected = sign(device.secret if device is not None else "-", timestamp, body)
@@ -164,12 +156,13 @@ def import_cards(text: str, scope_clause, *, actor, organisation_id: int | None)
         if len(card) > 64 or not card.isprintable():
             report.problems.append((number, str(_l("The card number is too long or holds control characters."))))
             continue
-        member = db.session.scalar(select(Member).join(Member.organisation).where(
-            or_(Member.external_id == who, Member.user_name == who), scope_clause))
-        if member is None:
+        rows.append((number, card, who))
+    known = _members_by_number({who for _number, _card, who in rows}, scope_clause)
+    for number, _card, who in rows:
+        if who not in known:
             report.problems.append((number, str(_l("No member %(who)s among yours.", who=who))))
-            continue
-        rows.append((card, member.id))
+    report.problems.sort(key=lambda problem: problem[0])
+    rows = [(card, known[who]) for _number, card, who in rows if who in known]
     if report.problems:
         return report
     for card, member_id in rows:
@@ -184,6 +177,22 @@ def import_cards(text: str, scope_clause, *, actor, organisation_id: int | None)
     audit.record("orglife.cards_imported", actor=actor, target=f"cards:{report.assigned}",
                  organisation_id=organisation_id, detail={"cards": report.assigned, "swipes": report.applied_swipes})
     return report
+
+
+def _members_by_number(numbers: set[str], scope_clause) -> dict[str, int]:
+    """Member number (external id) or login name → member id, among the actor's members, 1,000 at a time."""
+    found: dict[str, int] = {}
+    wanted = sorted(numbers)
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        for member_id, external_id, user_name in db.session.execute(
+                select(Member.id, Member.external_id, Member.user_name).join(Member.organisation)
+                .where(or_(Member.external_id.in_(chunk), Member.user_name.in_(chunk)), scope_clause)
+                .order_by(Member.id)):
+            for number in (external_id, user_name):
+                if number in numbers:
+                    found.setdefault(number, member_id)
+    return found
 
 
 def assign_card(member: Member, card: str) -> None:

@@ -69,3 +69,23 @@ class CardsForm(FlaskForm):
     cards = TextAreaField(_l("Cards"), validators=[DataRequired(_l("Paste the cards.")), Length(max=500_000)],
                           description=_l("One line per card: card number, member number (or login name)."),
                           render_kw={"rows": 8})
+
+
+def audience_choices(form, orgs) -> None:
+    """The organisation (indented by depth) and group choices of the activity and notice forms."""
+    from learning.orgs.models import OrgKind
+
+    top = orgs[0].depth if orgs else 0
+    form.organisation.choices = [SelectChoice(o.id, "\u3000" * max(o.depth - top, 0) + o.name) for o in orgs]
+    form.groups.choices = [SelectChoice(g.id, g.name) for g in orgs if g.kind == OrgKind.GROUP]
+
+
+def show_refusal(form, refusal) -> None:
+    """A refused operation's message beside the field it blames, or as a flash message."""
+    from flask import flash
+
+    field = getattr(form, refusal.field or "", None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, str(refusal.message)]
+    else:
+        flash(str(refusal.message), "error")

@@ -3,15 +3,15 @@ messages organisational life sends (a notice, its reminder, a leave decision).""
 from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from learning.db import utcnow
 from learning.extensions import db
 from learning.notifications.models import Notification
 from learning.notifications.services import Message, notify, wording
-from learning.orglife.activities import OrgLifeError
+from learning.orglife.activities import OrgLifeError, audience_members
 from learning.orglife.models import Notice, NoticeKind, NoticeReceipt
-from learning.orgs.models import Member, OrgKind, Organisation
+from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import Permission, in_subtree, scope_for
 
 NOTICE = "notice"
@@ -38,14 +38,7 @@ def publish(organisation: Organisation, *, actor, kind: NoticeKind | str, title:
                     author_name=(actor.name if actor is not None else organisation.name)[:100])
     db.session.add(notice)
     db.session.flush()
-    members = select(literal(notice.id), Member.id).join(Member.organisation).where(
-        Member.active.is_(True), in_subtree(Organisation.path, organisation.path))
-    if group_ids:
-        groups = db.session.scalars(select(Organisation).where(Organisation.id.in_(group_ids))).all()
-        if len(groups) != len(set(group_ids)) or any(
-                g.kind != OrgKind.GROUP or not g.path.startswith(organisation.path) for g in groups):
-            raise OrgLifeError(_l("Choose groups of this organisation."), field="groups")
-        members = members.where(or_(*(in_subtree(Organisation.path, g.path) for g in groups)))
+    members = audience_members(organisation, group_ids, literal(notice.id))
     db.session.execute(insert(NoticeReceipt).from_select(["notice_id", "member_id"], members))
     _send(notice, NOTICE, f"notice:{notice.id}", unread_only=False)
     return notice
@@ -107,9 +100,15 @@ def remind(notice: Notice, *, actor) -> int:
 
 def receipts(notice: Notice) -> tuple[int, int]:
     """(recipients, read)."""
-    total, read = db.session.execute(select(func.count(), func.count(NoticeReceipt.read_at)).where(
-        NoticeReceipt.notice_id == notice.id)).one()
-    return total, read
+    return receipt_counts([notice.id])[notice.id]
+
+
+def receipt_counts(notice_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Notice id → (recipients, read), in one query for a page of notices."""
+    found = {notice_id: (total, read) for notice_id, total, read in db.session.execute(
+        select(NoticeReceipt.notice_id, func.count(), func.count(NoticeReceipt.read_at))
+        .where(NoticeReceipt.notice_id.in_(notice_ids or [-1])).group_by(NoticeReceipt.notice_id))}
+    return {notice_id: found.get(notice_id, (0, 0)) for notice_id in notice_ids}
 
 
 def unread_members(notice: Notice, limit: int = 500) -> list[Member]:

@@ -13,7 +13,7 @@ from learning.audit import services as audit
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orglife import activities, devices, names, notices, records
-from learning.orglife.forms import CardsForm, DeviceForm, NoticeForm
+from learning.orglife.forms import CardsForm, DeviceForm, NoticeForm, audience_choices, show_refusal
 from learning.orglife.models import Device, Notice
 from learning.orgs import queries as org_queries
 from learning.orgs.models import OrgKind, Organisation
@@ -34,7 +34,8 @@ def _names():
 @admin_required()
 def notice_list():
     pagination = org_queries.paginate(notices.for_admin(current_user), page_arg(), current_app.config["PAGE_SIZE"])
-    rows = [(n, *notices.receipts(n)) for n in pagination.items]
+    counts = notices.receipt_counts([n.id for n in pagination.items])
+    rows = [(n, *counts[n.id]) for n in pagination.items]
     return render_template("orglife/admin_notices.html", pagination=pagination, rows=rows,
                            may_create=scope_for(current_user).has_any(Permission.MANAGE_MEMBERS))
 
@@ -44,8 +45,7 @@ def notice_list():
 def new_notice():
     orgs = activities.managed_orgs(current_user)
     form = NoticeForm()
-    form.organisation.choices = [SelectChoice(o.id, "　" * max(o.depth - orgs[0].depth, 0) + o.name) for o in orgs]
-    form.groups.choices = [SelectChoice(g.id, g.name) for g in orgs if g.kind == OrgKind.GROUP]
+    audience_choices(form, orgs)
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation.data)
         try:
@@ -53,11 +53,7 @@ def new_notice():
                                    body=form.body.data, group_ids=form.groups.data or None)
         except activities.OrgLifeError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, str(exc.message)]
-            else:
-                flash(str(exc.message), "error")
+            show_refusal(form, exc)
         else:
             total, _read = notices.receipts(item)
             db.session.commit()

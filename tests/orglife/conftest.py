@@ -7,9 +7,21 @@ from learning.orglife import activities
 from learning.orgs.models import Member, Organisation
 
 
+# Every test here runs on this clock, standing still: a Wednesday in the middle of a quarter, 10:00 in Shanghai.
+NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    import time_machine
+
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
-def now():
-    return datetime.now(timezone.utc).replace(microsecond=0)
+def now(_clock):
+    return NOW
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The organisational-life API: activities, the code, check-ins, signed card swipes, notices; scope for every role."""
 import json
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from learning.orglife import checkin, devices
 from learning.orglife.models import Activity, Attendance, Swipe
 from learning.orgs.models import Member, Organisation
 from learning.points import services as points
+from tests.orglife.conftest import NOW
 
 PROBLEM = "application/problem+json"
 
@@ -23,7 +23,12 @@ def bearer(db, tree, key):
 
 
 def when(minutes: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat()
+    return (NOW + timedelta(minutes=minutes)).isoformat()
+
+
+def stamp(offset: int = 0) -> int:
+    """A reader's timestamp: Unix seconds of the tests' clock, moved by ``offset``."""
+    return int(NOW.timestamp()) + offset
 
 
 def test_a_secretary_creates_an_activity_for_their_branch_only(client, db, tree, rules):
@@ -93,7 +98,7 @@ def reader(db, tree, meeting):
 def swipe(client, reader, swipes, *, timestamp=None, secret=None, body=None):
     device_id, key = reader
     body = body if body is not None else json.dumps({"swipes": swipes}).encode()
-    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    timestamp = str(stamp() if timestamp is None else timestamp)
     return client.post("/api/v1/devices/check-ins", data=body, content_type="application/json", headers={
         "X-Device-Id": str(device_id), "X-Device-Timestamp": timestamp,
         "X-Device-Signature": devices.sign(secret or key, timestamp, body)})
@@ -131,14 +136,14 @@ def test_bad_reader_posts_are_refused_and_store_nothing(client, db, tree, reader
     if case == "forged":
         response = swipe(client, reader, None, body=body, secret="not-the-key")
     elif case == "expired":
-        response = swipe(client, reader, None, body=body, timestamp=int(time.time()) - 301)
+        response = swipe(client, reader, None, body=body, timestamp=stamp(-301))
     elif case == "future":
-        response = swipe(client, reader, None, body=body, timestamp=int(time.time()) + 301)
+        response = swipe(client, reader, None, body=body, timestamp=stamp(301))
     elif case == "no_headers":
         response = client.post("/api/v1/devices/check-ins", data=body, content_type="application/json")
     elif case == "tampered":
         device_id, key = reader
-        ts = str(int(time.time()))
+        ts = str(stamp())
         response = client.post("/api/v1/devices/check-ins", data=body.replace(b"0001", b"0002"),
                                content_type="application/json", headers={
                                    "X-Device-Id": str(device_id), "X-Device-Timestamp": ts,
