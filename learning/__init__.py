@@ -123,12 +123,13 @@ def _init_extensions(app: Flask) -> None:
 
     for panels in (points_panels, course_panels, quiz_panels, orglife_panels):
         panels.register()  # the member page's panels (the organisation pages import no feature)
-    from learning.courses import todo as course_todo
-    from learning.orglife import todo as orglife_todo
-    from learning.points import todo as points_todo
+    from learning.courses import home as course_home
+    from learning.orglife import home as orglife_home
+    from learning.points import home as points_home
+    from learning.quizzes import home as quiz_home
 
-    for todo in (points_todo, course_todo, orglife_todo):
-        todo.register()  # what an administrator's home leads with (the home page imports no feature)
+    for home in (points_home, course_home, orglife_home, quiz_home):
+        home.register()  # an administrator's home: what needs doing, the branch's figures (it imports no feature)
     from learning.accounts.views import load_user
 
     ext.login_manager.user_loader(load_user)

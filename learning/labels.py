@@ -91,20 +91,10 @@ dispute_status = _namer(DISPUTE_STATUSES)
 
 
 def period(key: str) -> str:
-    """'2026Q4' → 2026年第4季度 (or "Q4 2026"), '2026-11' → 2026年11月, '2026' → 2026年, 'all' → 全部."""
-    from learning.points.periods import PeriodError, parse
+    """The period's display name (owned by points.periods, where the keys are)."""
+    from learning.points.periods import label
 
-    try:
-        span = parse(key)
-    except PeriodError:
-        return key
-    if span.kind == "quarter":
-        return str(_l("Q%(q)d %(year)d", q=int(key[-1]), year=span.starts_on.year))
-    if span.kind == "month":
-        return str(_l("%(month)d/%(year)d", month=span.starts_on.month, year=span.starts_on.year))
-    if span.kind == "year":
-        return str(_l("Year %(year)d", year=span.starts_on.year))
-    return str(_l("All time"))
+    return label(key)
 
 
 EVENT_STATUSES = {

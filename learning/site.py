@@ -20,15 +20,18 @@ def home():
     from learning.quizzes import services as quizzes
 
     from learning.web import ConfirmForm
+    from learning.web.figures import home_figures
     from learning.web.todo import todos
 
     member = current_user.member
     work = todos(current_user) if current_user.is_administrator else []
+    org, figures = home_figures(current_user) if current_user.is_administrator else (None, [])
+    shared = dict(account=current_user, todos=work, figures=figures, figures_org=org, confirm=ConfirmForm())
     if member is None:  # an administrator without a member record: what exists, not what they did
-        return render_template("site/home.html", account=current_user, points=None, todos=work, confirm=ConfirmForm(),
-                               daily={"quiz": quizzes.daily_quiz(), "observer": True})
+        return render_template("site/home.html", points=None, daily={"quiz": quizzes.daily_quiz(), "observer": True},
+                               **shared)
     return render_template(
-        "site/home.html", account=current_user, points=member_summary(member), todos=work, confirm=ConfirmForm(),
+        "site/home.html", points=member_summary(member), **shared,
         hours=courses.hours_against_quota(member), daily=quizzes.daily_status(member),
         campaigns=[row for row in quizzes.my_challenges(member) if row["open"]],
         upcoming=db.session.scalars(activities.for_member(member).limit(3)).all(),

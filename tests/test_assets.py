@@ -47,3 +47,20 @@ def test_the_stylesheet_has_no_stray_brace():
             depth += {"{": 1, "}": -1}.get(char, 0)
             assert depth >= 0, f"app.css line {number}: a closing brace without its opening one"
     assert depth == 0, "app.css: an opening brace is never closed"
+
+
+def test_the_stylesheet_sizes_type_and_space_from_its_scales():
+    """One type scale and one spacing scale (the custom properties at the top of app.css): a size or
+    a space written as a literal rem elsewhere is a page drifting from the system."""
+    import re
+
+    css = (PACKAGE_DIR / "static" / "css" / "app.css").read_text()
+    root, rest = css.split("}", 1)[0], css.split("}", 1)[1]
+    scale = dict(re.findall(r"--(fs-\w+|sp-\d): ([.\d]+)rem", root))
+    assert float(scale["fs-xs"]) * 16 >= 12  # nothing smaller than 12 px
+    assert [float(scale[f"sp-{i}"]) for i in range(1, 8)] == sorted(float(scale[f"sp-{i}"]) for i in range(1, 8))
+    drifting = [m.group(0) for m in re.finditer(r"(?<![-\w])(font-size|padding[-a-z]*|margin[-a-z]*|(?:row-|column-)?gap): ([^;}]*)", rest)
+                if re.search(r"(?<![-\w.])\.?\d[.\d]*rem", m.group(2)) and "clamp(" not in m.group(2)]
+    assert drifting == []
+    small = re.findall(r"font-size: (\d+)px", rest)
+    assert all(int(px) >= 12 for px in small), small

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from learning.courses.models import Course, CourseCompletion, Lesson
 from learning.courses.rendering import media_url, render_markdown
 from learning.audit import services as audit
 from learning.extensions import db
-from learning.orgs.models import Member, Organisation
+from learning.orgs.models import Member
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.web import ListPage, admin_required, id_arg, page_arg
 from learning.points import periods
@@ -160,7 +160,7 @@ def _compliance_args():
     scope = scope_for(current_user)
     org_id = id_arg("org")
     if org_id is None:
-        root = db.session.scalar(scope.roots(Permission.VIEW_MEMBERS).order_by(Organisation.path).limit(1))
+        root = scope.first_root(Permission.VIEW_MEMBERS)
         if root is None:
             abort(404)
         org = root
@@ -198,11 +198,12 @@ def compliance():
     report = services.subtree_compliance(org, period_key)
     counts = services.course_completion_counts([line.member.id for line in report.lines], period_key)
     titles = dict(db.session.execute(select(Course.id, Course.title).where(Course.id.in_(counts))).all()) if counts else {}
-    course_chart = charts.bar_chart([titles[c] for c in counts], list(counts.values()),
-                                    title=_("Members who completed each course")) if counts else None
+    course_chart = charts.bar_list([titles[c] for c in counts], list(counts.values()),
+                                   title=_("Members who completed each course"), unit=pgettext("unit", "members")) if counts else None
     branches = services.compliance_by_branch(org, report)
-    branch_chart = charts.bar_chart([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
-                                    title=_("Share of members on track, by branch, in percent")) if len(branches) > 1 else None
+    branch_chart = charts.bar_list([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
+                                   title=_("Share of members on track, by branch, in percent"), unit="%",
+                                   maximum=100) if len(branches) > 1 else None
     show = "behind" if request.args.get("show") == "behind" else "all"
     listed = ListPage(report.behind if show == "behind" else report.lines, page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("courses/compliance.html", org=org, period_key=period_key, report=report,

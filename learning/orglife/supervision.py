@@ -100,7 +100,7 @@ def _root_and_period():
     scope = scope_for(current_user)
     org_id = id_arg("org")
     if org_id is None:
-        root = db.session.scalars(scope.roots(Permission.VIEW_MEMBERS).order_by(Organisation.path)).first()
+        root = scope.first_root(Permission.VIEW_MEMBERS)
         if root is None:
             abort(404)
     else:

@@ -114,6 +114,10 @@ class Scope:
         ids = self.root_ids(permission)
         return select(Organisation).where(Organisation.id.in_(ids) if ids else false())
 
+    def first_root(self, permission: Permission) -> Organisation | None:
+        """The organisation a page opens on when none is named: the first top of the scope."""
+        return db.session.scalar(self.roots(permission).order_by(Organisation.path).limit(1))
+
     # -- SQL clauses -------------------------------------------------------------------------
     def org_clause(self, permission: Permission):
         """A WHERE clause on ``Organisation`` limiting rows to the scope."""

@@ -133,7 +133,7 @@ def appraisal(args):
 def _scores_org(scope, org_id):
     """The organisation ``org_id`` if the caller may see its scores, or the top of their scope."""
     if org_id is None:
-        return db.session.scalar(scope.roots(Permission.VIEW_SCORES).order_by(Organisation.path).limit(1))
+        return scope.first_root(Permission.VIEW_SCORES)
     org = db.session.get(Organisation, org_id)
     return org if scope.can_org(Permission.VIEW_SCORES, org) else None
 

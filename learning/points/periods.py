@@ -108,3 +108,18 @@ def recent_keys(quarters: int = 5, *, all_time: bool = True) -> list[str]:
         year, q = (year, q - 1) if q > 1 else (year - 1, 4)
     keys += [str(today.year), str(today.year - 1)]
     return keys + [ALL_TIME] if all_time else keys
+
+
+def label(key: str) -> str:
+    """'2026Q4' → 2026年第4季度 (or "Q4 2026"), '2026-11' → 2026年11月, '2026' → 2026年, 'all' → 全部."""
+    try:
+        span = parse(key)
+    except PeriodError:
+        return key
+    if span.kind == "quarter":
+        return str(_l("Q%(q)d %(year)d", q=int(key[-1]), year=span.starts_on.year))
+    if span.kind == "month":
+        return str(_l("%(month)d/%(year)d", month=span.starts_on.month, year=span.starts_on.year))
+    if span.kind == "year":
+        return str(_l("Year %(year)d", year=span.starts_on.year))
+    return str(_l("All time"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -59,7 +59,7 @@ def my_points():
         given=manual.by_entry([e.id for e in entries]),
         corrected=queries.corrected_entry_ids([e.id for e in entries]),
         disputes=queries.member_disputes(member),
-        chart=charts.line_chart(labels_, values, title=_("My points over the last 90 days")),
+        chart=charts.line_chart(labels_, values, title=_("My points over the last 90 days"), unit=pgettext("unit", "points")),
         form=DisputeForm(),
     )
 
@@ -127,10 +127,10 @@ def rankings_page():
         status=status,
         statuses=list(MemberStatus),
         tie_break=_("Equal scores share a rank; they are listed by who reached the score first, then by name."),
-        distribution_chart=charts.bar_chart(hist_labels, hist_counts, title=_("How many members have how many points")),
-        branch_chart=charts.bar_chart(
-            [c.name for c in children[:20]], [c.score for c in children[:20]], title=_("Scores of the organisations below")
-        ),
+        distribution_chart=charts.bar_chart(hist_labels, hist_counts, title=_("How many members have how many points"),
+                                            unit=pgettext("unit", "members")),
+        branch_chart=charts.bar_list([c.name for c in children], [c.score for c in children],
+                                     title=_("Scores of the organisations below"), unit=pgettext("unit", "points")),
         provenance=provenance(period_key),
     )
 

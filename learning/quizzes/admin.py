@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -128,7 +128,7 @@ def question_detail(question_id: int):
     chart = None
     if counts.get("options"):
         chart = charts.bar_chart([chr(ord("A") + i) for i in range(len(counts["options"]))],
-                                 [o["count"] for o in counts["options"]], title=_("Options chosen"),
+                                 [o["count"] for o in counts["options"]], title=_("Options chosen"), unit=pgettext("unit", "times"),
                                  highlight=max(range(len(question.answers)), key=lambda i: question.answers[i]["weight"]))
     return render_template("quizzes/admin_question.html", question=question, row=row, counts=counts, chart=chart,
                            confirm=ConfirmForm(), flag=analysis.flag(row) if row else None)
@@ -178,7 +178,7 @@ def our_campaigns():
     if org_id is not None:
         org = org_or_404(current_user, org_id)
     else:
-        org = db.session.scalar(scope_for(current_user).roots(Permission.VIEW_MEMBERS).order_by(Organisation.path).limit(1))
+        org = scope_for(current_user).first_root(Permission.VIEW_MEMBERS)
         if org is None:
             abort(403)
     campaigns = reach.reaching(org)
@@ -269,13 +269,13 @@ def challenge_stats(challenge_id: int):
     db.session.commit()
     figures = challenges.stats(challenge)
     branch_rows = challenges.branch_board(challenge, request.args.get("sort", "participation"))
-    participation_chart = charts.bar_chart([b["name"] for b in branch_rows],
-                                           [round(b["participation"] * 100) for b in branch_rows],
-                                           title=_("Participation by branch, in percent"))
-    level_chart = charts.bar_chart([lv["level"].title for lv in figures["levels"]],
-                                   [lv["passed"] for lv in figures["levels"]], title=_("Members who passed each level"))
-    day_chart = charts.line_chart([d.isoformat() for d, _n in figures["per_day"]], [n for _d, n in figures["per_day"]],
-                                  title=_("Attempts per day"))
+    participation_chart = charts.bar_list([b["name"] for b in branch_rows],
+                                          [round(b["participation"] * 100) for b in branch_rows],
+                                          title=_("Participation by branch, in percent"), unit="%", maximum=100)
+    level_chart = charts.bar_list([lv["level"].title for lv in figures["levels"]], [lv["passed"] for lv in figures["levels"]],
+                                  title=_("Members who passed each level"), unit=pgettext("unit", "members"))
+    day_chart = charts.line_chart([d.strftime("%m-%d") for d, _n in figures["per_day"]],
+                                  [n for _d, n in figures["per_day"]], title=_("Attempts per day"), unit=pgettext("unit", "attempts"))
     members = challenges.member_board(challenge, limit=50)
     return render_template("quizzes/admin_challenge.html", challenge=challenge, figures=figures, branches=branch_rows,
                            members=members, participation_chart=participation_chart, level_chart=level_chart,

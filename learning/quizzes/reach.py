@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
 from learning.orgs.scoping import in_subtree
+from learning.quizzes.challenges import is_open
 from learning.quizzes.models import Challenge, ChallengeStanding, ChallengeStatus
 
 
@@ -40,3 +41,11 @@ def our_figures(challenge: Challenge, org: Organisation, *, limit: int = 50) -> 
     return {"members": total, "playing": len(players), "finished": finished,
             "participation": len(players) / total if total else 0.0,
             "players": players[:limit], "waiting": list(waiting), "waiting_count": total - len(players)}
+
+
+def open_for(org: Organisation) -> list[Challenge]:
+    """The campaigns open now that ``org``'s members take part in: its own and those run above it."""
+    found = db.session.scalars(select(Challenge).where(
+        Challenge.organisation_id.in_(org.ancestor_ids()), Challenge.status != ChallengeStatus.DRAFT)
+        .order_by(Challenge.ends_at, Challenge.id)).all()
+    return [c for c in found if is_open(c)]

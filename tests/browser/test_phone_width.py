@@ -11,6 +11,23 @@ PHONE = 390
 SKIP = ("/static/", "/logout", "export", ".xlsx", ".csv", "/lang/", "#")
 
 
+SMALLEST_TEXT = """() => {
+  // The rendered height of every visible text in the page's main part, SVG charts included (their
+  // text is scaled with the drawing): [size in px, the text] of the smallest.
+  let smallest = [99, ""];
+  for (const el of document.querySelectorAll("main *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("title, .visually-hidden, script, style")) continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height) continue;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement && el.getScreenCTM()) size *= el.getScreenCTM().a;
+    if (size < smallest[0]) smallest = [Math.round(size * 10) / 10, el.textContent.trim().slice(0, 30)];
+  }
+  return smallest;
+}"""
+
+
 def links(page) -> list[str]:
     found = page.eval_on_selector_all("header a[href], nav a[href], main a[href]",
                                       "els => els.map(e => e.getAttribute('href'))")
@@ -34,15 +51,19 @@ def test_no_page_in_the_navigation_is_wider_than_a_phone(page, db, tree, rules, 
     make_campaign(db, tree)
     log_in(page, role)
     page.wait_for_url("**/")
-    visited, wide = reachable(page), []
+    visited, wide, tiny = reachable(page), [], []
     for href in visited:
         page.goto(href)
         width = page.evaluate("document.documentElement.scrollWidth")
+        size, text = page.evaluate(SMALLEST_TEXT)
+        if size < 12:
+            tiny.append((href, size, text))
         if width > PHONE:
             wide.append((href, width))
             screenshot(page, f"too-wide-{role}-{href.strip('/').replace('/', '-') or 'home'}")
     assert len(visited) >= (4 if role == "member" else 8), visited
     assert wide == [], f"{role}: pages wider than {PHONE} px: {wide}"
+    assert tiny == [], f"{role}: text under 12 px on a phone: {tiny}"
     if role == "member":
         page.goto("/quizzes/")
         screenshot(page, "phone-quizzes")

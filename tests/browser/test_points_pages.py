@@ -95,3 +95,34 @@ def test_a_large_bonus_waits_for_the_org_admin_and_the_member_sees_who_gave_and_
     assert bonus.locator(".ledger-points").inner_text() == "+15"
     assert "李书记 给分，冯管理 复核" in bonus.inner_text()
     phone.close()
+
+
+def test_charts_on_a_phone_have_whole_labels_units_and_legible_text(page, activity):
+    """The rankings' charts on a 390 px phone: the organisations as a list of bars with their whole
+    names and "分"; the distribution as a drawing whose smallest text renders at 12 px or more."""
+    from tests.browser.test_phone_width import SMALLEST_TEXT
+
+    log_in(page, "orgadmin")
+    page.wait_for_url("**/")
+    page.goto("/admin/points/rankings")
+    bars = page.locator(".bar-list .bar-row")
+    labels = bars.locator(".bar-label").all_inner_texts()
+    values = bars.locator(".bar-value").all_inner_texts()
+    assert labels and all(v.endswith("分") for v in values), (labels, values)
+    for label in labels:  # whole, on screen, not cut
+        box = bars.filter(has_text=label).locator(".bar-label").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    svg = page.locator("svg.chart").first
+    assert svg.get_attribute("aria-label") == "党员积分分布"
+    size, text = page.evaluate(SMALLEST_TEXT)
+    assert size >= 12, (size, text)
+    assert page.locator("svg.chart text", has_text="人").count() == 1  # the value axis says what it counts
+    screenshot(page, "phone-rankings-charts")
+    page.context.clear_cookies()
+    log_in(page, "member")
+    page.wait_for_url("**/")
+    page.goto("/points")
+    assert page.locator("svg.chart").count() == 1
+    size, text = page.evaluate(SMALLEST_TEXT)
+    assert size >= 12, (size, text)
+    assert page.locator("svg.chart text", has_text="分").count() == 1
