@@ -41,6 +41,11 @@ def test_every_audited_action_writes_one_row(app, client, db, tree, rules):
     expect("account.signed_out", lambda: administration.sign_out(orgadmin, target))
     expect("account.locked", lambda: administration.set_locked(orgadmin, target, True))
     expect("account.unlocked", lambda: administration.set_locked(orgadmin, target, False))
+    from learning.accounts.services import create_account
+
+    opened = expect("account.created", lambda: create_account("M-B2-1", "Temp-pass-2026", member=member("b2_member"),
+                                                              created_by=orgadmin, must_change_password=True))
+    assert opened.detail == {"role": "member"} and opened.organisation_id == tree["orgs"]["B2"]
 
     given = {}
     expect("points.manual_given", lambda: given.update(small=manual.give(

@@ -151,6 +151,11 @@ def create_account(
     if role != Role.MEMBER or member is None:
         grant_role(account, role, organisation, granted_by=created_by)
     db.session.flush()
+    if created_by is not None:  # an administrator opened it (the registry's accounts are its own record)
+        from learning.audit.services import record
+
+        record("account.created", actor=created_by, target=f"account:{account.id}",
+               organisation_id=member.organisation_id if member else None, detail={"role": Role(role).value})
     return account
 
 

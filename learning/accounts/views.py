@@ -266,6 +266,29 @@ def add_role(account_id: int):
                          _("The role has been granted."))
 
 
+@bp.route("/admin/members/bulk", methods=["POST"])
+@login_required
+def bulk_accounts():
+    """One action on the members ticked on the members page (accounts, passwords, locks, sign-outs)."""
+    from learning.accounts import bulk
+    from learning.orgs.scoping import scope_for
+
+    scope_for(current_user).has_any(Permission.MANAGE_MEMBERS) or abort(403)
+    ConfirmForm().validate_on_submit() or abort(400)
+    back = request.form.get("next", "")
+    back = back if back.startswith("/admin/members") and "//" not in back else url_for("orgs.members")
+    ids = [int(v) for v in request.form.getlist("member") if v.isdigit() and len(v) <= 10]
+    try:
+        outcome = bulk.run(current_user, request.form.get("action", ""), ids)
+    except bulk.BulkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    db.session.commit()
+    return _no_store(render_template("accounts/bulk_result.html", outcome=outcome, back=back,
+                                     action=bulk.ACTIONS[outcome.action]))
+
+
 def _no_store(html: str):
     """Pages that show a password must not stay in a browser's or proxy's cache."""
     response = make_response(html)

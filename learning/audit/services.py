@@ -16,7 +16,7 @@ from learning.orgs.models import Organisation
 
 ACTIONS = (
     "role.granted", "role.revoked",
-    "account.password_reset", "account.signed_out", "account.locked", "account.unlocked",
+    "account.created", "account.password_reset", "account.signed_out", "account.locked", "account.unlocked",
     "points.manual_given", "points.manual_requested", "points.manual_approved", "points.manual_refused",
     "points.dispute_accepted", "points.dispute_rejected",
     "points.rule_changed", "points.period_closed",

@@ -18,6 +18,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 ACTION_NAMES = {
     "role.granted": _l("Role granted"),
     "role.revoked": _l("Role taken away"),
+    "account.created": _l("Account created"),
     "account.password_reset": _l("Password reset"),
     "account.signed_out": _l("Signed out everywhere"),
     "account.locked": _l("Account locked"),

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from learning.accounts import administration
+from learning.accounts import administration, bulk
 from learning.web.panels import member_panels
 from learning.web import ConfirmForm, admin_required, id_arg, page_arg
 from learning.accounts.models import Account
@@ -93,6 +93,8 @@ def members():
         status=status,
         include_inactive=include_inactive,
         statuses=list(MemberStatus),
+        bulk_actions=bulk.ACTIONS if scope.has_any(Permission.MANAGE_MEMBERS) else None,
+        confirm_form=ConfirmForm(),
     )
 
 

@@ -3,6 +3,7 @@
 //   <form data-submit-once>         disables its submit button once sent (no double entries)
 //   <button data-print>             prints the page
 //   <form data-submit-on-load>      is sent once the page has loaded (a scanned check-in QR code)
+//   <input data-select-all>         ticks or unticks every checkbox of its form (a page of members)
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -15,6 +16,13 @@
       var button = form.querySelector("button[type=submit]");
       if (button) { button.disabled = true; }
     }
+  });
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    if (!all.matches || !all.matches("input[data-select-all]") || !all.form) { return; }
+    all.form.querySelectorAll("input[type=checkbox]:not([data-select-all])").forEach(function (box) {
+      box.checked = all.checked;
+    });
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
