@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 from flask.cli import FlaskGroup, with_appcontext
 
 from learning.extensions import db
@@ -254,11 +255,12 @@ def content_import_command(path):
     root = Path(path) if path else Path(current_app.config["CONTENT_DIR"]) / "courses"
     report = import_courses(root)
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(_("error: %(error)s", error=error), err=True)
     for lesson in report.retired_lessons:
-        click.echo(f"retired lesson {lesson}")
-    click.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-               f"{len(report.errors)} with errors (not imported).")
+        click.echo(_("retired lesson %(lesson)s", lesson=lesson))
+    click.echo(_("Courses: %(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(errors)d with errors "
+                 "(not imported).", created=len(report.created), updated=len(report.updated),
+                 unchanged=len(report.unchanged), errors=len(report.errors)))
     failed = bool(report.errors)
     if not path:
         failed = not _import_quizzes(Path(current_app.config["CONTENT_DIR"]) / "quizzes") or failed
@@ -284,10 +286,11 @@ def _import_quizzes(root) -> bool:
     report = import_content(root)
     db.session.commit()
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
-    click.echo(f"question banks {', '.join(report.banks) or '-'}: {report.created} questions created, "
-               f"{report.updated} updated, {report.unchanged} unchanged, {report.retired} retired; "
-               f"quizzes: {', '.join(report.quizzes) or '-'}.")
+        click.echo(_("error: %(error)s", error=error), err=True)
+    click.echo(_("Question banks %(banks)s: %(created)d questions created, %(updated)d updated, %(unchanged)d "
+                 "unchanged, %(retired)d retired; quizzes: %(quizzes)s.", banks=", ".join(report.banks) or "-",
+                 created=report.created, updated=report.updated, unchanged=report.unchanged, retired=report.retired,
+                 quizzes=", ".join(report.quizzes) or "-"))
     return report.ok
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from learning.courses.models import Course, CreditKind, Lesson, LessonKind
@@ -73,11 +74,11 @@ class ContentError(Exception):
     file: str
     line: int
     field: str | None
-    message: str
+    message: str  # lazily translated: rendered in the reader's language
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"  # lazy: the reader's language
 
 
 @dataclass
@@ -147,11 +148,11 @@ def _yaml_with_lines(text: str, file: str, first_line: int = 1) -> tuple[dict, d
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line if mark else 0) + first_line
-        raise ContentError(file, line, None, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ContentError(file, line, None, _l("not valid YAML (%(problem)s)", problem=getattr(exc, "problem", exc))) from None
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict):
-        raise ContentError(file, first_line, None, "expected a mapping of field: value")
+        raise ContentError(file, first_line, None, _l("expected a mapping of field: value"))
     lines = {}
     if node is not None:
         for key, _value in node.value:
@@ -164,20 +165,20 @@ def _text(data, lines, file, name, *, required=False, max_length=200) -> str:
     line = lines.get(name, 1)
     if value is None or value == "":
         if required:
-            raise ContentError(file, line, name, "is required")
+            raise ContentError(file, line, name, _l("is required"))
         return ""
     if not isinstance(value, (str, int, float)):
-        raise ContentError(file, line, name, "expected text")
+        raise ContentError(file, line, name, _l("expected text"))
     value = str(value).strip()
     if len(value) > max_length:
-        raise ContentError(file, line, name, f"is longer than {max_length} characters")
+        raise ContentError(file, line, name, _l("is longer than %(n)d characters", n=max_length))
     return value
 
 
 def _unknown(data, lines, file, allowed):
     for key in data:
         if key not in allowed:
-            raise ContentError(file, lines.get(str(key), 1), str(key), f"unknown field (expected one of {', '.join(sorted(allowed))})")
+            raise ContentError(file, lines.get(str(key), 1), str(key), _l("unknown field (expected one of %(fields)s)", fields=", ".join(sorted(allowed))))
 
 
 def _digest(*parts: bytes) -> str:
@@ -192,14 +193,14 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ContentError(rel, 1, None, "is not UTF-8 text") from None
+        raise ContentError(rel, 1, None, _l("is not UTF-8 text")) from None
     lines_all = text.splitlines()
     if not lines_all or lines_all[0].strip() != "---":
-        raise ContentError(rel, 1, None, "expected front matter starting with a '---' line")
+        raise ContentError(rel, 1, None, _l("expected front matter starting with a '---' line"))
     try:
         end = next(i for i in range(1, len(lines_all)) if lines_all[i].strip() == "---")
     except StopIteration:
-        raise ContentError(rel, 1, None, "the front matter has no closing '---' line") from None
+        raise ContentError(rel, 1, None, _l("the front matter has no closing '---' line")) from None
     data, lines = _yaml_with_lines("\n".join(lines_all[1:end]), rel, first_line=2)
     body = "\n".join(lines_all[end + 1:]).strip() + "\n"
     _unknown(data, lines, rel, LESSON_FIELDS)
@@ -208,7 +209,7 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
     try:
         kind = LessonKind(kind_text)
     except ValueError:
-        raise ContentError(rel, lines.get("kind", 1), "kind", f"{kind_text!r} is not text, video or audio") from None
+        raise ContentError(rel, lines.get("kind", 1), "kind", _l("\"%(kind)s\" is not text, video or audio", kind=kind_text)) from None
     media_file = media_url = None
     media_seconds = None
     media_bytes = b""
@@ -219,39 +220,39 @@ def read_lesson(path: Path, rel: str) -> LessonSpec:
         else:
             media_file = (path.parent / media).resolve()
             if path.parent.resolve() not in media_file.parents or not media_file.is_file():
-                raise ContentError(rel, lines["media"], "media", f"no file {media!r} beside the lesson")
+                raise ContentError(rel, lines["media"], "media", _l("no file \"%(name)s\" beside the lesson", name=media))
             if media_file.suffix.lower() not in MEDIA_SUFFIXES:
-                raise ContentError(rel, lines["media"], "media", f"{media_file.suffix} is not one of {', '.join(MEDIA_SUFFIXES)}")
+                raise ContentError(rel, lines["media"], "media", _l("%(suffix)s is not one of %(suffixes)s", suffix=media_file.suffix, suffixes=", ".join(MEDIA_SUFFIXES)))
             if media_file.stat().st_size > MAX_MEDIA_BYTES:
-                raise ContentError(rel, lines["media"], "media", "is larger than 200 MB")
+                raise ContentError(rel, lines["media"], "media", _l("is larger than 200 MB"))
             media_bytes = media_file.read_bytes()
             if not media_matches(media_file.suffix, media_bytes):
-                raise ContentError(rel, lines["media"], "media", f"is not a {media_file.suffix[1:].upper()} file")
+                raise ContentError(rel, lines["media"], "media", _l("is not a %(kind)s file", kind=media_file.suffix[1:].upper()))
             if media_file.suffix.lower() == ".wav":
                 try:
                     media_seconds = wav_seconds(media_bytes)
                 except ValueError:
-                    raise ContentError(rel, lines["media"], "media", "is not a readable WAV file") from None
+                    raise ContentError(rel, lines["media"], "media", _l("is not a readable WAV file")) from None
         if "duration_seconds" in data:
             value = data["duration_seconds"]
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 6 * 3600:
-                raise ContentError(rel, lines["duration_seconds"], "duration_seconds", "expected whole seconds between 1 and 21600")
+                raise ContentError(rel, lines["duration_seconds"], "duration_seconds", _l("expected whole seconds between 1 and 21600"))
             media_seconds = media_seconds or value
         if media_seconds is None:
-            raise ContentError(rel, 1, "duration_seconds", "is required for a media lesson (except WAV files)")
+            raise ContentError(rel, 1, "duration_seconds", _l("is required for a media lesson (except WAV files)"))
     elif "media" in data:
-        raise ContentError(rel, lines["media"], "media", "only video and audio lessons have media")
+        raise ContentError(rel, lines["media"], "media", _l("only video and audio lessons have media"))
     if "min_seconds" in data or "min_minutes" in data:
         name = "min_seconds" if "min_seconds" in data else "min_minutes"
         value = data[name]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise ContentError(rel, lines[name], name, "expected a positive number")
+            raise ContentError(rel, lines[name], name, _l("expected a positive number"))
         min_seconds = int(value * (60 if name == "min_minutes" else 1))
     else:
         min_seconds = default_min_seconds(kind, media_seconds, body)
     if not min_seconds_fits(kind, media_seconds, min_seconds):
         raise ContentError(rel, lines.get("min_seconds", lines.get("min_minutes", 1)), "min_seconds",
-                           "is longer than the media can be studied for")
+                           _l("is longer than the media can be studied for"))
     return LessonSpec(path.stem, title, kind, body, media_file, media_url, media_seconds, min_seconds,
                       _digest(raw, media_bytes))
 
@@ -267,34 +268,34 @@ def read_course(folder: Path) -> CourseSpec:
     except InvalidOperation:
         hours = None
     if "credit_hours" not in data:
-        raise ContentError(rel, 1, "credit_hours", "is required")
+        raise ContentError(rel, 1, "credit_hours", _l("is required"))
     if hours is None or not hours.is_finite() or hours <= 0 or hours > 100:
-        raise ContentError(rel, lines["credit_hours"], "credit_hours", "expected a number of hours above 0, at most 100")
+        raise ContentError(rel, lines["credit_hours"], "credit_hours", _l("expected a number of hours above 0, at most 100"))
     credit_word = _text(data, lines, rel, "credit", required=True)
     if credit_word not in CREDIT_WORDS:
-        raise ContentError(rel, lines["credit"], "credit", f"{credit_word!r} is not required or elective (必修 or 选修)")
+        raise ContentError(rel, lines["credit"], "credit", _l("\"%(word)s\" is not required or elective (必修 or 选修)", word=credit_word))
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ContentError(rel, lines.get("tags", 1), "tags", "expected a list of words")
+        raise ContentError(rel, lines.get("tags", 1), "tags", _l("expected a list of words"))
     audience = data.get("audience") or []
     statuses = {s.value for s in MemberStatus}
     if not isinstance(audience, list) or not set(audience) <= statuses:
-        raise ContentError(rel, lines.get("audience", 1), "audience", f"expected a list of {', '.join(sorted(statuses))}")
+        raise ContentError(rel, lines.get("audience", 1), "audience", _l("expected a list of %(statuses)s", statuses=", ".join(sorted(statuses))))
     published = data.get("published", True)
     if not isinstance(published, bool):
-        raise ContentError(rel, lines["published"], "published", "expected true or false")
+        raise ContentError(rel, lines["published"], "published", _l("expected true or false"))
     order = data.get("lessons")
     files = sorted(p for p in folder.glob("*.md") if p.name.lower() != "readme.md")
     if order is not None:
         if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-            raise ContentError(rel, lines["lessons"], "lessons", "expected a list of lesson file names")
+            raise ContentError(rel, lines["lessons"], "lessons", _l("expected a list of lesson file names"))
         named = {p.name: p for p in files}
         missing = [n for n in order if n not in named]
         if missing:
-            raise ContentError(rel, lines["lessons"], "lessons", f"no lesson file {missing[0]!r}")
+            raise ContentError(rel, lines["lessons"], "lessons", _l("no lesson file \"%(name)s\"", name=missing[0]))
         files = [named[n] for n in order]
     if not files:
-        raise ContentError(rel, 1, "lessons", "a course needs at least one lesson file (*.md)")
+        raise ContentError(rel, 1, "lessons", _l("a course needs at least one lesson file (*.md)"))
     lessons = [read_lesson(p, str(Path(rel).parent / p.name)) for p in files]
     quiz = _text(data, lines, rel, "quiz", max_length=80) or None
     return CourseSpec(folder.name, title, _text(data, lines, rel, "summary", max_length=2000),

@@ -209,3 +209,19 @@ def test_the_study_hours_list_pages_and_filters_who_is_behind(client, db, tree):
     assert first.count("成员00") + second.count("成员00") == 1  # each member once, not twice
     behind = client.get(f"/admin/study?org={tree['orgs']['B2']}&period=2026Q4&show=behind").get_data(as_text=True)
     assert behind.split('id="compliance"')[1].split("</table>")[0].count("<tr data-member=") == 20
+
+
+def test_the_shipped_video_lesson_plays_from_this_server(client, db, tree, courses):
+    """The demo's video lesson (volunteer-service): a WebM of 20 seconds, served here (no CDN)."""
+    import re
+
+    from learning.courses.models import Lesson, LessonKind
+
+    lesson = db.session.scalar(select(Lesson).where(Lesson.slug == "02-how-to-register"))
+    assert lesson.kind == LessonKind.VIDEO and lesson.media_seconds == 20 and lesson.min_seconds == 18  # nine tenths
+    login(client, "member", PASSWORD)
+    html = client.get(f"/courses/lessons/{lesson.id}").get_data(as_text=True)
+    src = re.search(r'<video id="player" controls preload="metadata" src="([^"]+)"', html).group(1)
+    assert src.startswith("/courses/media/")
+    media = client.get(src)
+    assert media.status_code == 200 and media.mimetype == "video/webm" and media.data[:4] == b"\x1a\x45\xdf\xa3"

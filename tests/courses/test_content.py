@@ -58,15 +58,15 @@ def test_an_edit_updates_in_place_and_keeps_progress_and_a_removed_lesson_is_ret
 
 @pytest.mark.parametrize("edit, where", [
     (lambda f: f.write_text("title: 纪律\ncredit_hours: 1\ncredit: sometimes\n", encoding="utf-8"),
-     "course.yaml:3: credit: 'sometimes' is not required or elective"),
+     "course.yaml:3: credit: “sometimes”不是 required 或 elective（必修或选修）"),
     (lambda f: f.write_text("title: 纪律\ncredit: required\n", encoding="utf-8"),
-     "course.yaml:1: credit_hours: is required"),
+     "course.yaml:1: credit_hours: 必须填写"),
     (lambda f: f.write_text("title: 纪律\ncredit_hours: -2\ncredit: required\n", encoding="utf-8"),
-     "course.yaml:2: credit_hours: expected a number of hours above 0"),
+     "course.yaml:2: credit_hours: 应为大于 0、不超过 100 的学时数"),
     (lambda f: f.write_text("title: 纪律\ncredit_hours: 1\ncredit: required\ncredits: 3\n", encoding="utf-8"),
-     "course.yaml:4: credits: unknown field"),
+     "course.yaml:4: credits: 未知字段（应为 audience, category, credit, credit_hours, lessons, published, quiz, summary, tags, title 之一）"),
     (lambda f: f.write_text("title: [纪律\ncredit_hours: 1\n", encoding="utf-8"),
-     "course.yaml:2: not valid YAML"),
+     "course.yaml:2: 不是有效的 YAML（"),
 ])
 def test_a_malformed_course_yaml_is_rejected_naming_file_line_and_field(db, tree, tmp_path, app, edit, where):
     app.config["MEDIA_DIR"] = str(tmp_path / "media")
@@ -85,7 +85,7 @@ def test_a_bad_lesson_rejects_its_whole_course_and_names_the_lesson(db, tree, tm
     good = copy_course(tmp_path, "volunteer-service")
     (folder / "02-red-lines.md").write_text("---\ntitle: 红线\nkind: video\n---\n正文\n", encoding="utf-8")
     report = import_courses(folder.parent)
-    assert [str(e) for e in report.errors] == ["courses/party-discipline/02-red-lines.md:1: media: is required"]
+    assert [str(e) for e in report.errors] == ["courses/party-discipline/02-red-lines.md:1: media: 必须填写"]
     assert report.created == [good.name]
     assert db.session.scalar(select(Course.slug)) == "volunteer-service"
 
@@ -93,9 +93,9 @@ def test_a_bad_lesson_rejects_its_whole_course_and_names_the_lesson(db, tree, tm
 def test_cli_imports_and_fails_on_errors(runner, db, tree, tmp_path, app):
     app.config["MEDIA_DIR"] = str(tmp_path / "media")
     first = runner.invoke(args=["content", "import", str(CONTENT)])
-    assert first.exit_code == 0 and "6 created" in first.output
-    assert "6 unchanged" in runner.invoke(args=["content", "import", str(CONTENT)]).output
+    assert first.exit_code == 0 and "课程：新建 6 门" in first.output
+    assert "未变 6 门" in runner.invoke(args=["content", "import", str(CONTENT)]).output
     folder = copy_course(tmp_path)
     (folder / "course.yaml").write_text("title: x\n", encoding="utf-8")
     failed = runner.invoke(args=["content", "import", str(folder.parent)])
-    assert failed.exit_code == 1 and "credit_hours: is required" in failed.output
+    assert failed.exit_code == 1 and "错误：" in failed.output and "credit_hours: 必须填写" in failed.output
