@@ -114,6 +114,9 @@ def _init_extensions(app: Flask) -> None:
     from learning.courses import hours as course_hours
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
+    from learning.orglife import volunteer
+
+    volunteer.register()  # the appraisal's volunteer hours (likewise)
     import learning.points.notices  # noqa: F401  (registers how its messages read)
     import learning.orglife.notices  # noqa: F401  (likewise)
     from learning.courses import panels as course_panels

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from learning.audit import services as audit
 from learning.db import utcnow
 from learning.extensions import db
-from learning.orglife import setup
+from learning.orglife import setup, volunteer
 from learning.orglife.activities import (
     EARLY_CHECK_IN,
     OrgLifeError,
@@ -30,7 +30,9 @@ from learning.orglife.activities import (
     may_manage,
     open_for_check_in,
 )
-from learning.orglife.models import Activity, ActivityKind, Attendance, CheckInMethod, LeaveRequest, LeaveStatus
+from learning.orglife.models import (
+    Activity, ActivityKind, Attendance, CheckInMethod, LeaveRequest, LeaveStatus, VolunteerSource,
+)
 from learning.orgs.models import Member, OrgKind
 from learning.points import periods
 from learning.points.models import ActorKind, LedgerEntry
@@ -152,6 +154,9 @@ def record(activity: Activity, member: Member, method: CheckInMethod, *, at: dat
     leave = db.session.get(LeaveRequest, (activity.id, member.id))
     if leave is not None and leave.status is LeaveStatus.PENDING:
         db.session.delete(leave)  # they came after all
+    if hours is not None:  # volunteer service: the hours themselves, beside the points made of them
+        volunteer.record(member, hours, periods.local_date(activity.starts_at), VolunteerSource.ACTIVITY,
+                         f"activity:{activity.id}:{member.id}", title=activity.title, activity_id=activity.id)
     by = ActorKind.REGISTRY if method == CheckInMethod.REGISTRY else ActorKind.SYSTEM
     _award_attendance(activity, member, hours, actor, by)
     _award_schedule(activity, by)

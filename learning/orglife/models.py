@@ -3,10 +3,10 @@ and the swipes they send; notices and their read receipts."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.db import UTCDateTime, str_enum, utcnow
@@ -97,6 +97,32 @@ class Attendance(db.Model):
     hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
 
     member: Mapped[Member] = relationship()
+
+
+class VolunteerSource(str, enum.Enum):
+    ACTIVITY = "activity"  # present at a 志愿服务 activity here (code, card, by hand, or the registry's meeting)
+    REGISTRY = "registry"  # a registry volunteer.service event
+
+
+class VolunteerService(db.Model):
+    """Hours of volunteer service (志愿服务时长) as hours, with their source: totalled per member and
+    branch per year for the appraisal, whatever the points made of them (points are capped; hours are not)."""
+
+    __tablename__ = "volunteer_service"
+    __table_args__ = (Index("ix_volunteer_service_member_day", "member_id", "served_on"),
+                      Index("ix_volunteer_service_org_day", "organisation_id", "served_on"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    # The member's organisation when they served: a branch's year keeps the hours of those who moved on.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    served_on: Mapped[date] = mapped_column(Date)  # the local day
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    source: Mapped[VolunteerSource] = mapped_column(str_enum(VolunteerSource))
+    source_key: Mapped[str] = mapped_column(String(160), unique=True)  # once per attendance or registry event
+    title: Mapped[str | None] = mapped_column(String(200))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LeaveRequest(db.Model):

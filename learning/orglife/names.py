@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l, pgettext
 
-from learning.orglife.models import ActivityKind, CheckInMethod, LeaveStatus, NoticeKind, SwipeStatus
+from learning.orglife.models import ActivityKind, CheckInMethod, LeaveStatus, NoticeKind, SwipeStatus, VolunteerSource
 
 KINDS = {
     ActivityKind.BRANCH_ASSEMBLY: _l("Branch general meeting"),
@@ -37,6 +37,8 @@ SWIPES = {
     SwipeStatus.UNKNOWN_CARD: _l("Unknown card"),
     SwipeStatus.NO_ACTIVITY: _l("No activity open"),
 }
+VOLUNTEER_SOURCES = {VolunteerSource.ACTIVITY: _l("Checked in at the activity"),
+                     VolunteerSource.REGISTRY: _l("From the registry")}
 FREQUENCIES = {"month": _l("monthly"), "quarter": _l("quarterly"), "year": _l("yearly")}
 
 
@@ -58,6 +60,10 @@ def notice_kind(value) -> str:
 
 def swipe(value) -> str:
     return str(SWIPES[SwipeStatus(value)])
+
+
+def volunteer_source(value) -> str:
+    return str(VOLUNTEER_SOURCES[VolunteerSource(value)])
 
 
 def frequency(value) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from learning.extensions import db
-from learning.orglife.models import Activity, ActivityKind, Attendance, Invitee, LeaveRequest, LeaveStatus
+from learning.orglife import volunteer
+from learning.orglife.models import Activity, Attendance, Invitee, LeaveRequest, LeaveStatus
 from learning.orglife.records import bounds
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
@@ -30,11 +31,7 @@ def attendance_panel(member, viewer):
     on_leave = db.session.scalar(select(func.count()).select_from(LeaveRequest).join(
         Activity, Activity.id == LeaveRequest.activity_id).where(
         LeaveRequest.member_id == member.id, LeaveRequest.status == LeaveStatus.APPROVED, *in_quarter)) or 0
-    year_start, year_end = bounds(periods.parse(str(periods.local_today().year)))
-    hours = db.session.scalar(select(func.coalesce(func.sum(Attendance.hours), 0)).join(
-        Activity, Activity.id == Attendance.activity_id).where(
-        Attendance.member_id == member.id, Activity.kind == ActivityKind.VOLUNTEER_SERVICE,
-        Activity.starts_at >= year_start, Activity.starts_at < year_end))
+    hours = volunteer.member_totals([member.id], periods.local_today().year).get(member.id, 0)  # registry's too
     from learning.db import utcnow
     from learning.orglife import names
 

@@ -7,10 +7,11 @@ from flask_login import current_user, login_required
 
 from learning.db import utcnow
 from learning.extensions import db, limiter
-from learning.orglife import activities, checkin, names, notices
+from learning.orglife import activities, checkin, names, notices, volunteer
 from learning.orglife.forms import CodeForm, LeaveForm
 from learning.orglife.models import Activity, Attendance, LeaveRequest, Notice
 from learning.orgs import queries as org_queries
+from learning.points import periods
 from learning.web import page_arg
 
 bp = Blueprint("orglife", __name__)
@@ -41,8 +42,10 @@ def my_activities():
     upcoming = db.session.scalars(activities.for_member(member).limit(50)).all()
     past = org_queries.paginate(activities.for_member(member, upcoming=False), page_arg(), current_app.config["PAGE_SIZE"])
     present, leave = activities.member_states(member, [a.id for a in upcoming] + [a.id for a in past.items])
+    year = periods.local_today().year
     return render_template("orglife/my_activities.html", upcoming=upcoming, pagination=past, present=present,
-                           leave=leave, code_form=CodeForm(), open_now=activities.open_for_check_in)
+                           leave=leave, code_form=CodeForm(), open_now=activities.open_for_check_in,
+                           service_year=year, services=volunteer.member_year(member, year))
 
 
 @bp.route("/activities/<int:activity_id>")

@@ -125,7 +125,7 @@ def appraisal(args):
     items = [{"rank": r.ranking.rank, "id": r.ranking.member_id, "name": r.ranking.name,
               "organisation": r.ranking.organisation_name, "status": r.ranking.status, "points": r.ranking.points,
               "grade": r.grade.value if r.grade else None, "eligible": r.eligible, "reason": r.reason,
-              "hours": r.hours} for r in rows[start:start + args["per_page"]]]
+              "hours": r.hours, "volunteer_hours": r.volunteer_hours} for r in rows[start:start + args["per_page"]]]
     return {"period": period_key, "org": org.id, "items": items, "page": args["page"], "per_page": args["per_page"],
             "total": len(rows)}
 

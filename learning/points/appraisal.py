@@ -49,6 +49,30 @@ def register_hours_provider(provider: HoursProvider) -> None:
     _hours_provider = provider
 
 
+# Hours of volunteer service (志愿服务时长) in a year, from orglife, likewise: per member ({member id: hours})
+# and per branch under an organisation ({branch id: hours}).
+VolunteerProvider = Callable[[list[int], int], dict[int, Decimal]]
+BranchVolunteerProvider = Callable[[Organisation, int], dict[int, Decimal]]
+_volunteer_providers: tuple[VolunteerProvider, BranchVolunteerProvider] | None = None
+
+
+def register_volunteer_provider(members: VolunteerProvider, branches: BranchVolunteerProvider) -> None:
+    global _volunteer_providers
+    _volunteer_providers = (members, branches)
+
+
+def branch_service(org: Organisation, period_key: str) -> dict[int, Decimal] | None:
+    """Hours of volunteer service per branch under ``org`` in the period's year (None: not available)."""
+    year = service_year(period_key)
+    return _volunteer_providers[1](org, year) if _volunteer_providers and year else None
+
+
+def service_year(period_key: str) -> int | None:
+    """The year whose volunteer hours an appraisal of ``period_key`` shows (None for all time)."""
+    span = periods.parse(period_key)
+    return span.starts_on.year if span.starts_on else None
+
+
 def gate_period(period_key: str) -> str:
     """The period whose hours decide 评先评优 for an appraisal of ``period_key`` (scoring.yaml's
     ``eligibility.period``: the quarter or the year it lies in; the current one for all time)."""
@@ -88,12 +112,15 @@ class AppraisalRow:
     eligible: bool | None  # None: study hours are not available (no courses feature)
     hours: StudyHours | None = None
     reason: str | None = None  # why not eligible
+    volunteer_hours: Decimal | None = None  # in the period's year; None: not available
 
 
 def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
     p = policy()
     rows = [r for r in member_ranking(org, period_key) if r.status in APPRAISED]
     hours = _hours_provider([r.member_id for r in rows], gate_period(period_key)) if _hours_provider else {}
+    year = service_year(period_key)
+    served = _volunteer_providers[0]([r.member_id for r in rows], year) if _volunteer_providers and year else None
     gate = {r.member_id: eligibility(hours.get(r.member_id)) for r in rows}
     full = [r for r in rows if r.status == "full"]
     grades: dict[int, Grade] = {}
@@ -128,5 +155,6 @@ def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
             grades[row.member_id] = Grade.BASIC
         else:
             grades[row.member_id] = Grade.QUALIFIED
-    return [AppraisalRow(r, grades.get(r.member_id), gate[r.member_id][0], hours.get(r.member_id), gate[r.member_id][1])
+    return [AppraisalRow(r, grades.get(r.member_id), gate[r.member_id][0], hours.get(r.member_id), gate[r.member_id][1],
+                         None if served is None else served.get(r.member_id, Decimal(0)))
             for r in rows]

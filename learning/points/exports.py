@@ -25,7 +25,7 @@ from learning.points.rankings import branch_ranking, snapshot_for
 def _member_header():
     return [_("Rank"), _("Name"), _("Organisation"), _("Status"), _("Points"), _("Percentile"),
             _("Suggested grade"), _("Eligible for awards"), _("Required hours"), _("Required quota"),
-            _("Elective hours"), _("Elective quota"), _("Why not eligible")]
+            _("Elective hours"), _("Elective quota"), _("Why not eligible"), _("Volunteer service hours in the year")]
 
 
 def _member_rows(org: Organisation, period_key: str):
@@ -36,7 +36,7 @@ def _member_rows(org: Organisation, period_key: str):
                _("Not yet available") if row.eligible is None else (_("Yes") if row.eligible else _("No")),
                *((float(h.required), float(h.need_required), float(h.elective), float(h.need_elective)) if h
                  else ("", "", "", "")),
-               row.reason or ""]
+               row.reason or "", "" if row.volunteer_hours is None else float(row.volunteer_hours)]
 
 
 def _branch_header():

@@ -108,6 +108,8 @@ class AppraisalItemSchema(Schema):
     eligible = fields.Boolean(allow_none=True, metadata={"description": "评先评优: the study-hours gate"})
     reason = fields.String(allow_none=True, metadata={"description": "why not eligible"})
     hours = fields.Nested(StudyHoursSchema, allow_none=True)
+    volunteer_hours = fields.Float(allow_none=True, metadata={
+        "description": "hours of volunteer service (志愿服务时长) in the period's year; null for all time"})
 
 
 class AppraisalPageSchema(Schema):

@@ -17,7 +17,7 @@ from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.web import ListPage, admin_required, id_arg, page_arg
 from learning.points import disputes, manual, periods, queries, rankings, services
-from learning.points.appraisal import appraise
+from learning.points.appraisal import appraise, branch_service, service_year
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
 from learning.points.forms import DisputeForm, RuleSettingForm
 from learning.points.models import LedgerEntry, Period, PointRule, RuleSetting, Snapshot
@@ -142,6 +142,7 @@ def appraisal_page():
     org = _scoped_org(Permission.VIEW_SCORES)
     period_key = _period_arg()
     rows = appraise(org, period_key)
+    served = branch_service(org, period_key)
     counts = {}
     for row in rows:
         counts[row.grade] = counts.get(row.grade, 0) + 1
@@ -154,6 +155,8 @@ def appraisal_page():
         listed=ListPage(rows, page_arg(), current_app.config["PAGE_SIZE"]),  # the grades count every row
         counts=counts,
         branches=rankings.branch_ranking(org, period_key),
+        service_year=service_year(period_key) if served is not None else None,  # None: all time, or no orglife
+        branch_service=served,
         provenance=provenance(period_key),
         closed=rankings.is_closed(period_key),
     )

@@ -10,7 +10,8 @@ from datetime import date, datetime, time, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from learning.orglife.models import ActivityKind
+from learning.orglife import volunteer
+from learning.orglife.models import ActivityKind, VolunteerSource
 from learning.orgs import services as orgs
 from learning.orgs.models import MemberStatus, OrgKind
 from learning.points import periods
@@ -87,6 +88,12 @@ class VolunteerData(Schema):
     hours = fields.Decimal(required=True, validate=validate.Range(min=0, max=24), as_string=False)
     date = fields.Date(required=True)
     title = fields.String(validate=validate.Length(max=200))
+
+
+class ElectionData(Schema):
+    organisation = fields.String(required=True)
+    date = fields.Date(required=True)  # the day the new committee was elected (换届选举)
+    due = fields.Date(required=True)  # the day the old committee's term ended (届满)
 
 
 def _load(schema: Schema, data) -> dict:
@@ -235,11 +242,24 @@ def dues_paid(event, data) -> str:
     return f"{result.points} points"
 
 
+def election_held(event, data) -> str:
+    """按期换届: an organisation that elects its new committee by the end of the old one's term earns
+    *election held on time*, once per election (its organisation and day), whatever the event ids."""
+    d = _load(ElectionData(), data)
+    org = _org(d["organisation"])
+    if d["date"] > d["due"]:
+        return f"held {(d['date'] - d['due']).days} days after the term ended: no points"
+    result = award("election_on_time", organisation=org, source_key=f"election:{d['date'].isoformat()}",
+                   occurred_at=_noon(d["date"]), actor_kind=ActorKind.REGISTRY)
+    return f"{result.points} points"
+
+
 def volunteer_service(event, data) -> str:
     d = _load(VolunteerData(), data)
     member = _member(d["member"])
     result = award("volunteer_service", member=member, source_key=_source(event), quantity=d["hours"],
                    occurred_at=_noon(d["date"]), title=d.get("title"), actor_kind=ActorKind.REGISTRY)
+    volunteer.record(member, d["hours"], d["date"], VolunteerSource.REGISTRY, _source(event), title=d.get("title"))
     return f"{result.points} points" + (" (capped)" if result.capped else "")
 
 
@@ -254,6 +274,7 @@ HANDLERS = {
     "meeting.held": meeting_held,
     "dues.paid": dues_paid,
     "volunteer.service": volunteer_service,
+    "election.held": election_held,
 }
 
 
