@@ -42,7 +42,7 @@ def test_a_branch_secretary_sees_only_their_branch(page, tree):
     page.get_by_role("link", name="一支部").click()
     page.get_by_role("link", name="下属全部党员").click()
     rows = page.locator("#member-table tbody tr")
-    names = sorted(rows.locator("td:first-child").all_inner_texts())
+    names = sorted(rows.locator("td a").all_inner_texts())  # the name links (a first column holds the bulk checkboxes)
     assert names == sorted(["李书记", "王党员", "赵小组"])
     assert page.get_by_text("钱二支").count() == 0
     screenshot(page, "secretary-members")
