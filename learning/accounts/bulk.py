@@ -29,7 +29,7 @@ ACTIONS = {
     "unlock": _l("Unlock accounts"),
     "sign_out": _l("Sign out on every device"),
 }
-DESTRUCTIVE = {"reset", "lock", "sign_out"}
+NOT_YOURS = _l("Some of the selected members are not yours to manage; nothing was done.")
 
 
 class BulkError(ValueError):
@@ -47,7 +47,7 @@ class Outcome:
         return [row for row in self.done if row.get("password")]
 
 
-def run(actor: Account, action: str, member_ids: list[int]) -> Outcome:
+def run(actor: Account, action: str, member_ids: list[int | None]) -> Outcome:
     if action not in ACTIONS:
         raise BulkError(_l("Choose what to do with the selected members."))
     ids = list(dict.fromkeys(member_ids))
@@ -55,12 +55,14 @@ def run(actor: Account, action: str, member_ids: list[int]) -> Outcome:
         raise BulkError(_l("Select at least one member."))
     if len(ids) > MAX_MEMBERS:
         raise BulkError(_l("Select at most %(n)d members at a time.", n=MAX_MEMBERS))
+    if None in ids:  # not an id at all (the form sends ours): nobody of theirs
+        raise BulkError(NOT_YOURS)
     scope = scope_for(actor)
     members = db.session.scalars(select(Member).where(Member.id.in_(ids))).all()
     members = sorted((m for m in members if scope.can_member(Permission.MANAGE_MEMBERS, m)),
                      key=lambda m: (m.organisation.path, m.name, m.id))
     if len(members) != len(ids):
-        raise BulkError(_l("Some of the selected members are not yours to manage; nothing was done."))
+        raise BulkError(NOT_YOURS)
     accounts = {a.member_id: a for a in db.session.scalars(select(Account).where(Account.member_id.in_(ids)))}
     outcome = Outcome(action)
     for member in members:

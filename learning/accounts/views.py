@@ -277,7 +277,7 @@ def bulk_accounts():
     ConfirmForm().validate_on_submit() or abort(400)
     back = request.form.get("next", "")
     back = back if back.startswith("/admin/members") and "//" not in back else url_for("orgs.members")
-    ids = [int(v) for v in request.form.getlist("member") if v.isdigit() and len(v) <= 10]
+    ids = [bounded_int(v) for v in request.form.getlist("member")]  # None: past 32 bits, a sign, a letter
     try:
         outcome = bulk.run(current_user, request.form.get("action", ""), ids)
     except bulk.BulkError as exc:

@@ -108,6 +108,7 @@ def test_one_member_outside_the_scope_refuses_the_whole_batch(client, db, tree):
     ("lock", [], "请至少选择一名党员。"),
     ("lock", list(range(1, 202)), "每次最多选择 200 名党员。"),
     ("lock", [2_147_483_648, 9_999_999_999], "部分所选党员不在您的管理范围内，未做任何操作。"),  # past int4: no 500
+    ("lock", ["-1", "1e3", "x"], "部分所选党员不在您的管理范围内，未做任何操作。"),
 ])
 def test_bad_batches_get_a_clear_error(client, tree, action, ids, message):
     login(client, "secretary", PASSWORD)
