@@ -111,6 +111,7 @@ def _init_extensions(app: Flask) -> None:
     from learning.scheduler import models as scheduler_models  # noqa: F401
     from learning.audit import models as audit_models  # noqa: F401
     from learning.orglife import models as orglife_models  # noqa: F401
+    from learning.evaluation import models as evaluation_models  # noqa: F401
     from learning.courses import hours as course_hours
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
@@ -119,6 +120,7 @@ def _init_extensions(app: Flask) -> None:
     volunteer.register()  # the appraisal's volunteer hours (likewise)
     import learning.points.notices  # noqa: F401  (registers how its messages read)
     import learning.orglife.notices  # noqa: F401  (likewise)
+    import learning.evaluation.notices  # noqa: F401  (likewise)
     from learning.courses import panels as course_panels
     from learning.points import panels as points_panels
     from learning.quizzes import panels as quiz_panels
@@ -130,8 +132,9 @@ def _init_extensions(app: Flask) -> None:
     from learning.orglife import home as orglife_home
     from learning.points import home as points_home
     from learning.quizzes import home as quiz_home
+    from learning.evaluation import home as evaluation_home
 
-    for home in (points_home, course_home, orglife_home, quiz_home):
+    for home in (points_home, course_home, orglife_home, quiz_home, evaluation_home):
         home.register()  # an administrator's home: what needs doing, the branch's figures (it imports no feature)
     from learning.accounts.views import load_user
 
@@ -163,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.orglife.admin import bp as orglife_admin_bp
     from learning.orglife.supervision import bp as orglife_records_bp
     from learning.orglife.views import bp as orglife_bp
+    from learning.evaluation.views import bp as evaluation_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -182,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(orglife_bp)
     app.register_blueprint(orglife_admin_bp)
     app.register_blueprint(orglife_records_bp)
+    app.register_blueprint(evaluation_bp)
     app.before_request(enforce_password_change)
 
 

@@ -8,7 +8,7 @@ rate = expected members present / expected members, over the period's ended acti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
@@ -79,11 +79,7 @@ def windows_of(span: periods.PeriodSpan, frequency: str) -> list[str]:
     return keys
 
 
-def bounds(span: periods.PeriodSpan) -> tuple[datetime, datetime]:
-    zone = periods.zone()
-    start = datetime.combine(span.starts_on, time(0), tzinfo=zone).astimezone(timezone.utc)
-    end = datetime.combine(span.ends_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
-    return start, end
+bounds = periods.utc_bounds
 
 
 def _branch_of():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -108,6 +108,13 @@ def recent_keys(quarters: int = 5, *, all_time: bool = True) -> list[str]:
         year, q = (year, q - 1) if q > 1 else (year - 1, 4)
     keys += [str(today.year), str(today.year - 1)]
     return keys + [ALL_TIME] if all_time else keys
+
+
+def utc_bounds(span: PeriodSpan) -> tuple[datetime, datetime]:
+    """The period as a half-open range of UTC moments: local midnight of its first day to that after its last."""
+    start = datetime.combine(span.starts_on, datetime.min.time(), tzinfo=zone()).astimezone(timezone.utc)
+    end = datetime.combine(span.ends_on + timedelta(days=1), datetime.min.time(), tzinfo=zone()).astimezone(timezone.utc)
+    return start, end
 
 
 def label(key: str) -> str:

@@ -143,6 +143,16 @@ def email_notices() -> dict:
     return {"emailed": email_pending()}
 
 
+def remind_reports() -> dict:
+    """Remind branch secretaries of last month's report, before its deadline and once it is late."""
+    from learning.evaluation.reports import remind_due
+    from learning.points import periods
+
+    summary = remind_due(periods.local_today())
+    db.session.commit()
+    return summary
+
+
 def housekeeping() -> dict:
     """Forget old run records and heartbeats of schedulers long gone."""
     from flask import current_app
@@ -179,6 +189,9 @@ JOBS: dict[str, JobDefinition] = {job.name: job for job in [
     JobDefinition("email_notices", _l("E-mail notices"),
                   _l("E-mails new notices and their reminders to members whose account has an e-mail address."),
                   "*/5 * * * *", email_notices, grace_seconds=250),
+    JobDefinition("remind_reports", _l("Monthly report reminders"),
+                  _l("Reminds branch secretaries of last month's report two days before it is due and when it is late."),
+                  "0 9 * * *", remind_reports, grace_seconds=6 * 3600),
     JobDefinition("housekeeping", _l("Housekeeping"),
                   _l("Deletes job run records older than the retention and heartbeats of stopped schedulers."),
                   "15 4 * * *", housekeeping, grace_seconds=6 * 3600),

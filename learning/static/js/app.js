@@ -1,5 +1,5 @@
 // Behaviour every page shares, without inline script (the Content-Security-Policy forbids it):
-//   <form data-confirm="…">        asks before submitting
+//   <form data-confirm="…">        asks before submitting (<button data-confirm-click="…">: only that button asks)
 //   <form data-submit-once>         disables its submit button once sent (no double entries)
 //   <button data-print>             prints the page
 //   <form data-submit-on-load>      is sent once the page has loaded (a scanned check-in QR code)
@@ -8,7 +8,8 @@
   "use strict";
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    var ask = (event.submitter && event.submitter.dataset.confirmClick) || form.dataset.confirm;
+    if (ask && !window.confirm(ask)) {
       event.preventDefault();
       return;
     }

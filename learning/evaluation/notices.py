@@ -1,0 +1,19 @@
+"""How the monthly report's reminders read (this feature owns its words)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from learning.evaluation.reports import REPORT_REMINDER
+from learning.notifications.services import Message, wording
+from learning.points import periods
+
+
+@wording(REPORT_REMINDER)
+def _report_words(p: dict) -> Message:
+    month = periods.label(p["month"])
+    if p["stage"] == "due_soon":
+        title = _("The monthly report of %(month)s is due by %(due)s", month=month, due=p["due"])
+    else:
+        title = _("The monthly report of %(month)s is late", month=month)
+    return Message(title, _("%(branch)s has not submitted its report of %(month)s yet.", branch=p["branch"], month=month),
+                   "evaluation.edit_report", {"branch_id": p["branch_id"], "month": p["month"]}, _("Write the report"))

@@ -1,0 +1,51 @@
+"""JSON shapes of the appraisal-year API (/api/v1/evaluations…)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from learning.api.fields import Id, Text
+
+MONTH = validate.Regexp(r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$", error="use a month as 2026-11")
+
+
+class ReportArgsSchema(Schema):
+    org = Id(metadata={"description": "Organisation id; default: the top of your scope"})
+    month = fields.String(validate=MONTH, metadata={"description": "2026-11; default: last month"})
+
+
+class ReportFiguresSchema(Schema):
+    class Meta:
+        unknown = "include"
+
+    month = fields.String()
+    members = fields.Integer()
+    activities = fields.Dict(metadata={"description": "held, by_kind, expected, present, attendance_rate"})
+    study = fields.Dict(metadata={"description": "period (the quarter), members, on_track, rate"})
+    quizzes = fields.Dict(metadata={"description": "members who finished a quiz in the month, rate"})
+    points = fields.Dict(metadata={"description": "members' points, the branch's own, per member"})
+    disputes = fields.Dict(metadata={"description": "opened, decided in the month"})
+
+
+class ReportSchema(Schema):
+    branch_id = fields.Integer()
+    branch = fields.String()
+    month = fields.String()
+    state = fields.String(metadata={"description": "submitted, late (submitted after the deadline), draft, missing"})
+    due = fields.Date()
+    overdue = fields.Boolean()
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    account = fields.String(allow_none=True, metadata={"description": "the branch's account of the month"})
+    figures = fields.Nested(ReportFiguresSchema, allow_none=True,
+                            metadata={"description": "frozen when submitted; as of now otherwise"})
+
+
+class ReportListSchema(Schema):
+    org = fields.Integer()
+    month = fields.String()
+    due = fields.Date()
+    items = fields.List(fields.Nested(ReportSchema))
+
+
+class ReportWriteSchema(Schema):
+    account = Text(required=True, validate_with=[validate.Length(max=2000)])
+    submit = fields.Boolean(load_default=False, metadata={"description": "true: submit (final); false: keep a draft"})

@@ -1,0 +1,35 @@
+"""A branch secretary writes and submits November's monthly report on a phone (390 px)."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_pages import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_secretary_submits_the_monthly_report_on_a_phone(page, app, tree, rules):
+    from learning.evaluation.models import MonthlyReport, ReportStatus
+    from learning.extensions import db
+
+    with time_machine.travel(datetime(2026, 12, 3, 10, tzinfo=timezone(timedelta(hours=8))), tick=True):
+        log_in(page, "secretary")
+        page.wait_for_url("**/")
+        page.get_by_role("link", name="2026年11月月报告待提交（截止 2026-12-05）").click()
+        assert page.locator("h1").inner_text() == "一支部 2026年11月月报告"
+        assert page.locator("#report-figures .stat").count() == 6
+        page.get_by_label("本月工作情况说明").fill("本月召开支部党员大会一次，组织党员学习党章。下月开展志愿服务。")
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        page.get_by_role("button", name="提交报告").click()
+        page.wait_for_selector("#report-account")
+        assert asked == ["确定提交报告吗？提交后不能再修改。"]
+        assert page.get_by_role("status").inner_text() == "2026年11月月报告已提交。"
+        assert "已于" in page.locator("#report-state").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "secretary-monthly-report")
+    with app.app_context():
+        report = db.session.query(MonthlyReport).one()
+        assert report.status == ReportStatus.SUBMITTED and report.account.startswith("本月召开支部党员大会一次")
