@@ -50,7 +50,8 @@ def test_a_secretary_reads_the_appraisal_view(page, activity):
     names = [cells[1] for cells in table]
     assert names == ["李书记", "王党员", "赵小组"]
     # 2 full members → at most 0 excellent (a third of 2 rounds down); the probationary member is not graded.
-    assert [cells[7] for cells in table] == ["合格", "合格", "不评等次"]
+    assert [cells[8] for cells in table] == ["合格", "合格", "不评等次"]
+    assert [cells[7] for cells in table] == ["0", "0", "0"]  # nobody served as a volunteer this year
     # Nobody has studied yet: 0 of the default 8 required and 3 elective hours, so nobody is eligible.
     assert all(cells[5] == "0 / 8 · 0 / 3" for cells in table)
     assert all(cells[6].startswith("否") and "必修 0 / 8 学时；选修 0 / 3 学时" in cells[6] for cells in table)
