@@ -15,6 +15,7 @@ bp = Blueprint("site", __name__)
 @login_required
 def home():
     from learning.courses import services as courses
+    from learning.evaluation.ballots import window_for as ballot_window
     from learning.orglife import activities
     from learning.points.queries import member_summary
     from learning.quizzes import services as quizzes
@@ -35,6 +36,7 @@ def home():
         hours=courses.hours_against_quota(member), daily=quizzes.daily_status(member),
         campaigns=[row for row in quizzes.my_challenges(member) if row["open"]],
         upcoming=db.session.scalars(activities.for_member(member).limit(3)).all(),
+        ballot=ballot_window(member),
     )
 
 

@@ -35,3 +35,50 @@ class MonthlyReport(db.Model):
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # submitted after the deadline
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class BallotWindow(db.Model):
+    """民主评议: the window a committee opens once a year for the branches below it."""
+
+    __tablename__ = "ballot_window"
+    __table_args__ = (UniqueConstraint("organisation_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Ballot(db.Model):
+    """That a member voted (turnout) and their self-assessment: never what they chose."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("window_id", "voter_member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("ballot_window.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    voter_member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    self_assessment: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BallotVote(db.Model):
+    """One grade given to one member.  Secret: no link to the voter or their ballot; the voter is known
+    only by an HMAC of the server's secret key with the window and the voter (so they can change their
+    votes until the window closes), the key is random, and nothing records when it was cast."""
+
+    __tablename__ = "ballot_vote"
+    __table_args__ = (UniqueConstraint("window_id", "voter_token", "ratee_member_id"),)
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: rows carry no order
+    window_id: Mapped[int] = mapped_column(ForeignKey("ballot_window.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    voter_token: Mapped[str] = mapped_column(String(64))
+    ratee_member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(24))  # excellent, qualified, basically_qualified, unqualified

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from learning.evaluation.ballots import BALLOT_OPENED
 from learning.evaluation.reports import REPORT_REMINDER
 from learning.notifications.services import Message, wording
 from learning.points import periods
@@ -17,3 +18,10 @@ def _report_words(p: dict) -> Message:
         title = _("The monthly report of %(month)s is late", month=month)
     return Message(title, _("%(branch)s has not submitted its report of %(month)s yet.", branch=p["branch"], month=month),
                    "evaluation.edit_report", {"branch_id": p["branch_id"], "month": p["month"]}, _("Write the report"))
+
+
+@wording(BALLOT_OPENED)
+def _ballot_words(p: dict) -> Message:
+    return Message(_("The member appraisal of %(year)d is open", year=p["year"]),
+                   _("%(org)s asks every member to fill in the ballot (民主评议) before it closes.", org=p["org"]),
+                   "ballot.my_ballot", None, _("Fill in my ballot"))

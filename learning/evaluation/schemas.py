@@ -49,3 +49,74 @@ class ReportListSchema(Schema):
 class ReportWriteSchema(Schema):
     account = Text(required=True, validate_with=[validate.Length(max=2000)])
     submit = fields.Boolean(load_default=False, metadata={"description": "true: submit (final); false: keep a draft"})
+
+
+class BallotCandidateSchema(Schema):
+    member_id = fields.Integer()
+    name = fields.String()
+    my_grade = fields.String(allow_none=True, metadata={"description": "the grade you gave (only you see it)"})
+
+
+class BallotSchema(Schema):
+    window_id = fields.Integer()
+    organisation = fields.String()
+    year = fields.Integer()
+    closes_at = fields.AwareDateTime()
+    branch = fields.String()
+    submitted = fields.Boolean()
+    self_assessment = fields.String(allow_none=True)
+    candidates = fields.List(fields.Nested(BallotCandidateSchema))
+
+
+class VoteSchema(Schema):
+    member_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    grade = fields.String(required=True, validate=validate.OneOf(["excellent", "qualified", "basically_qualified",
+                                                                  "unqualified"]))
+
+
+class BallotWriteSchema(Schema):
+    self_assessment = Text(load_default="", validate_with=[validate.Length(max=2000)])
+    votes = fields.List(fields.Nested(VoteSchema), required=True, validate=validate.Length(max=500))
+
+
+class TurnoutSchema(Schema):
+    branch_id = fields.Integer()
+    branch = fields.String()
+    voters = fields.Integer()
+    voted = fields.Integer()
+
+
+class ResultSchema(Schema):
+    member_id = fields.Integer()
+    name = fields.String()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    ballot_score = fields.Float(allow_none=True)
+    percentile = fields.Float()
+    eligible = fields.Boolean(allow_none=True)
+    combined = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+
+
+class WindowSchema(Schema):
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    organisation = fields.String()
+    year = fields.Integer()
+    opens_at = fields.AwareDateTime()
+    closes_at = fields.AwareDateTime()
+    state = fields.String(metadata={"description": "scheduled, open or closed"})
+    turnout = fields.List(fields.Nested(TurnoutSchema))
+
+
+class WindowListSchema(Schema):
+    items = fields.List(fields.Nested(WindowSchema))
+
+
+class ResultArgsSchema(Schema):
+    branch = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ResultListSchema(Schema):
+    window_id = fields.Integer()
+    branch_id = fields.Integer()
+    items = fields.List(fields.Nested(ResultSchema))

@@ -27,6 +27,11 @@ class Policy:
     eligibility_period: str = "quarter"
     eligibility_required: bool = True
     eligibility_elective: bool = True
+    # 民主评议 ballot: each grade's value, the weights of the ballot and of points, the bands of the combined score.
+    ballot_values: tuple[tuple[str, float], ...] = ()
+    ballot_weight: float = 0.7
+    points_weight: float = 0.3
+    ballot_bands: tuple[tuple[str, float], ...] = ()  # (grade, lowest combined score), best first
 
 
 @lru_cache(maxsize=4)
@@ -48,7 +53,16 @@ def _load(path: str) -> Policy:
         eligibility_period=str(data["eligibility"]["period"]),
         eligibility_required=bool(data["eligibility"]["required"]),
         eligibility_elective=bool(data["eligibility"]["elective"]),
+        **_ballot(data.get("ballot") or {}),
     )
+
+
+def _ballot(data: dict) -> dict:
+    if not data:
+        return {}
+    return {"ballot_values": tuple((str(k), float(v)) for k, v in data["grade_values"].items()),
+            "ballot_weight": float(data["weights"]["ballot"]), "points_weight": float(data["weights"]["points"]),
+            "ballot_bands": tuple(sorted(((str(k), float(v)) for k, v in data["bands"].items()), key=lambda b: -b[1]))}
 
 
 def policy() -> Policy:

@@ -33,3 +33,33 @@ def test_a_secretary_submits_the_monthly_report_on_a_phone(page, app, tree, rule
     with app.app_context():
         report = db.session.query(MonthlyReport).one()
         assert report.status == ReportStatus.SUBMITTED and report.account.startswith("本月召开支部党员大会一次")
+
+
+def test_a_member_fills_in_the_appraisal_ballot_on_a_phone(page, app, tree, rules):
+    """王党员 grades the other full members of 一支部 (李书记 only, in the small tree) and writes a self-assessment."""
+    from learning.accounts.models import Account
+    from learning.evaluation import ballots
+    from learning.evaluation.models import Ballot, BallotVote
+    from learning.extensions import db
+    from learning.orgs.models import Organisation
+
+    shanghai = timezone(timedelta(hours=8))
+    with app.app_context():
+        ballots.open_window(db.session.get(Account, tree["accounts"]["orgadmin"]), db.session.get(Organisation, tree["orgs"]["GB"]),
+                            2026, datetime(2026, 12, 1, 9, tzinfo=shanghai), datetime(2026, 12, 15, 18, tzinfo=shanghai))
+        db.session.commit()
+    with time_machine.travel(datetime(2026, 12, 3, 10, tzinfo=shanghai), tick=True):
+        log_in(page, "member")
+        page.wait_for_url("**/")
+        page.locator("#home-ballot").get_by_role("link", name="填写评议表").click()
+        assert page.locator("h1").inner_text() == "民主评议党员"
+        page.get_by_label("个人自评").fill("本年度坚持学习党章党规，参加社区志愿服务 12 小时。")
+        page.locator("#rate-%d" % tree["members"]["b1_secretary"]).get_by_label("优秀").check()
+        page.get_by_role("button", name="提交评议表").click()
+        assert "评议表已提交" in page.get_by_role("status").inner_text()
+        assert page.locator("#rate-%d" % tree["members"]["b1_secretary"]).get_by_label("优秀").is_checked()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "member-ballot")
+    with app.app_context():
+        assert db.session.query(Ballot).count() == 1
+        assert [v.grade for v in db.session.query(BallotVote).all()] == ["excellent"]
