@@ -168,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.orglife.views import bp as orglife_bp
     from learning.evaluation.views import bp as evaluation_bp
     from learning.evaluation.ballot_views import admin_bp as ballot_admin_bp, bp as ballot_bp
+    from learning.evaluation.inspection_views import bp as inspection_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -190,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(ballot_bp)
     app.register_blueprint(ballot_admin_bp)
+    app.register_blueprint(inspection_bp)
     app.before_request(enforce_password_change)
 
 

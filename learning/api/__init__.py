@@ -158,6 +158,7 @@ def register_api(app, api: ProblemApi) -> None:
     from learning.courses.api import blp as courses_blp
     from learning.evaluation.api import blp as evaluation_blp
     from learning.evaluation.ballot_api import blp as ballot_blp
+    from learning.evaluation.inspection_api import blp as inspection_blp
     from learning.orglife.api import blp as orglife_blp
     from learning.orgs.api import blp as orgs_blp
     from learning.points.api import blp as points_blp
@@ -168,6 +169,7 @@ def register_api(app, api: ProblemApi) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from learning.extensions import csrf
 
-    for blp in (accounts_blp, orgs_blp, points_blp, courses_blp, quizzes_blp, orglife_blp, evaluation_blp, ballot_blp, registry_blp):
+    for blp in (accounts_blp, orgs_blp, points_blp, courses_blp, quizzes_blp, orglife_blp, evaluation_blp, ballot_blp,
+                inspection_blp, registry_blp):
         csrf.exempt(blp)  # bearer tokens, never cookies: no cross-site request can carry them
         api.register_blueprint(blp)

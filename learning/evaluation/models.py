@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.db import UTCDateTime, str_enum, utcnow
@@ -82,3 +82,53 @@ class BallotVote(db.Model):
     voter_token: Mapped[str] = mapped_column(String(64))
     ratee_member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     grade: Mapped[str] = mapped_column(String(24))  # excellent, qualified, basically_qualified, unqualified
+
+
+class InspectionStatus(str, enum.Enum):
+    DRAFT = "draft"  # the inspector is filling it in: the branch does not see it yet
+    PUBLISHED = "published"  # the branch sees its result and may dispute an item once
+
+
+class DisputeState(str, enum.Enum):
+    OPEN = "open"
+    ACCEPTED = "accepted"  # the score was changed
+    REJECTED = "rejected"
+
+
+class Inspection(db.Model):
+    """季督查: a committee's quarterly inspection of one branch against content/evaluation/checklist.yaml."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (UniqueConstraint("organisation_id", "quarter_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    quarter_key: Mapped[str] = mapped_column(String(6), index=True)  # "2026Q4"
+    status: Mapped[InspectionStatus] = mapped_column(str_enum(InspectionStatus), default=InspectionStatus.DRAFT)
+    inspector_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+    items: Mapped[list["InspectionItem"]] = relationship(order_by="InspectionItem.position", cascade="all, delete-orphan")
+
+
+class InspectionItem(db.Model):
+    __tablename__ = "inspection_item"
+    __table_args__ = (UniqueConstraint("inspection_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    max_points: Mapped[int] = mapped_column(Integer)
+    computed: Mapped[bool] = mapped_column(Boolean)  # True: from a figure the system computes
+    figure: Mapped[float | None] = mapped_column(Float)  # the computed share, 0–1
+    score: Mapped[float | None] = mapped_column(Float)  # None: not scored yet (an entered item)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    dispute_reason: Mapped[str | None] = mapped_column(Text)  # the branch's objection: once per item
+    dispute_state: Mapped[DisputeState | None] = mapped_column(str_enum(DisputeState))
+    dispute_reply: Mapped[str | None] = mapped_column(Text)
+    disputed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    decided_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))

@@ -120,3 +120,57 @@ class ResultListSchema(Schema):
     window_id = fields.Integer()
     branch_id = fields.Integer()
     items = fields.List(fields.Nested(ResultSchema))
+
+
+QUARTER = validate.Regexp(r"^(19|20|21)\d{2}Q[1-4]$", error="use a quarter as 2026Q4")
+
+
+class InspectionArgsSchema(Schema):
+    org = Id(metadata={"description": "Organisation id; default: the top of your scope"})
+    quarter = fields.String(validate=QUARTER, metadata={"description": "2026Q4; default: this quarter"})
+
+
+class InspectionItemSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    max_points = fields.Integer()
+    computed = fields.Boolean()
+    figure = fields.Float(allow_none=True, metadata={"description": "the computed share of the quarter, 0–1"})
+    score = fields.Float(allow_none=True)
+    comment = fields.String()
+    dispute_reason = fields.String(allow_none=True)
+    dispute_state = fields.Function(lambda item: item.dispute_state.value if item.dispute_state else None,
+                                    metadata={"description": "open, accepted, rejected; null: not disputed"})
+    dispute_reply = fields.String(allow_none=True)
+
+
+class InspectionSchema(Schema):
+    branch_id = fields.Integer()
+    branch = fields.String()
+    quarter = fields.String()
+    status = fields.String(allow_none=True, metadata={"description": "draft, published; null: not inspected"})
+    total = fields.Float(allow_none=True)
+    maximum = fields.Integer(allow_none=True)
+    frozen = fields.Boolean()
+    items = fields.List(fields.Nested(InspectionItemSchema))
+
+
+class InspectionListSchema(Schema):
+    org = fields.Integer()
+    quarter = fields.String()
+    items = fields.List(fields.Nested(InspectionSchema))
+
+
+class EntrySchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(max=40))
+    score = fields.Float(allow_none=True, load_default=None)
+    comment = Text(load_default="", validate_with=[validate.Length(max=500)])
+
+
+class InspectionWriteSchema(Schema):
+    entries = fields.List(fields.Nested(EntrySchema), load_default=list, validate=validate.Length(max=50))
+    publish = fields.Boolean(load_default=False)
+
+
+class DisputeWriteSchema(Schema):
+    reason = Text(required=True, validate_with=[validate.Length(max=500)])
