@@ -169,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.evaluation.views import bp as evaluation_bp
     from learning.evaluation.ballot_views import admin_bp as ballot_admin_bp, bp as ballot_bp
     from learning.evaluation.inspection_views import bp as inspection_bp
+    from learning.evaluation.year_views import bp as yearly_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ballot_bp)
     app.register_blueprint(ballot_admin_bp)
     app.register_blueprint(inspection_bp)
+    app.register_blueprint(yearly_bp)
     app.before_request(enforce_password_change)
 
 

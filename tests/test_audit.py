@@ -71,6 +71,13 @@ def test_every_audited_action_writes_one_row(app, client, db, tree, rules):
     expect("points.rule_changed", lambda: services.change_setting(
         rule, actor=orgadmin, organisation=db.session.get(Organisation, tree["orgs"]["GB"]), points=3))
     expect("points.period_closed", lambda: close_period("2026Q2", actor=superadmin, today=date(2026, 7, 2)))
+    from learning.evaluation import yearly
+
+    close_period("2025", actor=superadmin, today=date(2026, 1, 2))
+    db.session.commit()
+    confirmed = expect("evaluation.year_confirmed", lambda: yearly.confirm(
+        superadmin, db.session.get(Organisation, tree["orgs"]["C"]), 2025))
+    assert confirmed.target == "year:2025" and confirmed.detail["branches"] == 3
 
     from datetime import datetime, timedelta, timezone
 

@@ -20,7 +20,7 @@ ACTIONS = (
     "points.manual_given", "points.manual_requested", "points.manual_approved", "points.manual_refused",
     "points.dispute_accepted", "points.dispute_rejected",
     "points.rule_changed", "points.period_closed",
-    "data.exported",
+    "data.exported", "evaluation.year_confirmed",
     "orglife.attendance_marked", "orglife.device_registered", "orglife.device_revoked", "orglife.cards_imported",
 )
 

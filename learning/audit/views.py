@@ -19,6 +19,7 @@ ACTION_NAMES = {
     "role.granted": _l("Role granted"),
     "role.revoked": _l("Role taken away"),
     "account.created": _l("Account created"),
+    "evaluation.year_confirmed": _l("Yearly evaluation confirmed"),
     "account.password_reset": _l("Password reset"),
     "account.signed_out": _l("Signed out everywhere"),
     "account.locked": _l("Account locked"),

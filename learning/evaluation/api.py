@@ -8,7 +8,9 @@ from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
 from learning.evaluation import reports
 from learning.evaluation.figures import month_figures
-from learning.evaluation.schemas import ReportArgsSchema, ReportListSchema, ReportSchema, ReportWriteSchema
+from learning.evaluation.schemas import (
+    ReportArgsSchema, ReportListSchema, ReportSchema, ReportWriteSchema, YearArgsSchema, YearSchema,
+)
 from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
@@ -102,3 +104,24 @@ def report_put(data, branch_id: int, month: str):
     db.session.commit()
     return _one(branch, month_key)
 
+
+
+@blp.route("/years", methods=["GET"])
+@auth_required(blp)
+@blp.arguments(YearArgsSchema, location="query")
+@blp.response(200, YearSchema)
+@blp.alt_response(404, description="No such organisation in your scope")
+def year_get(args):
+    """年考评: the branches under an organisation with their parts, score of 110 and stars; frozen once confirmed."""
+    from learning.evaluation import yearly
+
+    account = current_api_account()
+    scope = scope_for(account)
+    org = db.session.get(Organisation, args["org"]) if args.get("org") else scope.first_root(Permission.VIEW_SCORES)
+    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
+        return problem(404, detail=_("No such organisation in your scope."))
+    year = args.get("year") or periods.local_today().year - 1
+    result = yearly.result_of(org, year)
+    rows = result.rows if result else [vars(r) for r in yearly.compute(org, year)]
+    return {"org": org.id, "year": year, "confirmed": result is not None, "checksum": result.checksum if result else None,
+            "verified": (not yearly.verify(result)) if result else None, "rows": rows}

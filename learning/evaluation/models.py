@@ -132,3 +132,21 @@ class InspectionItem(db.Model):
     dispute_reply: Mapped[str | None] = mapped_column(Text)
     disputed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     decided_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class YearlyResult(db.Model):
+    """年考评 confirmed: the branches' parts, scores and stars as the committee confirmed them, frozen, with a
+    SHA-256 of the rows so that a printed table can be checked against a recomputation."""
+
+    __tablename__ = "yearly_result"
+    __table_args__ = (UniqueConstraint("organisation_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[list] = mapped_column(JSON)
+    checksum: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    organisation: Mapped[Organisation] = relationship()

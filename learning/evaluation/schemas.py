@@ -174,3 +174,31 @@ class InspectionWriteSchema(Schema):
 
 class DisputeWriteSchema(Schema):
     reason = Text(required=True, validate_with=[validate.Length(max=500)])
+
+
+class YearArgsSchema(Schema):
+    org = Id(metadata={"description": "Organisation id; default: the top of your scope"})
+    year = fields.Integer(validate=validate.Range(min=2000, max=2099), metadata={"description": "default: last year"})
+
+
+class YearRowSchema(Schema):
+    rank = fields.Integer()
+    branch_id = fields.Integer()
+    branch = fields.String()
+    points_part = fields.Float()
+    inspections_part = fields.Float()
+    reports_part = fields.Float()
+    score = fields.Float(metadata={"description": "of 110"})
+    stars = fields.Integer()
+    ranking_score = fields.Float()
+    inspection_points = fields.Float()
+    reports_on_time = fields.Integer()
+
+
+class YearSchema(Schema):
+    org = fields.Integer()
+    year = fields.Integer()
+    confirmed = fields.Boolean()
+    checksum = fields.String(allow_none=True)
+    verified = fields.Boolean(allow_none=True, metadata={"description": "a recomputation matches the frozen rows"})
+    rows = fields.List(fields.Nested(YearRowSchema))

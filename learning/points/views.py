@@ -157,6 +157,7 @@ def appraisal_page():
         branches=rankings.branch_ranking(org, period_key),
         service_year=service_year(period_key) if served is not None else None,  # None: all time, or no orglife
         branch_service=served,
+        today=periods.local_today(),
         provenance=provenance(period_key),
         closed=rankings.is_closed(period_key),
     )

@@ -127,3 +127,18 @@ def test_charts_on_a_phone_have_whole_labels_units_and_legible_text(page, activi
     size, text = page.evaluate(SMALLEST_TEXT)
     assert size >= 12, (size, text)
     assert page.locator("svg.chart text", has_text="分").count() == 1
+
+
+def test_the_appraisal_prints_on_a4_with_signature_lines(page, activity):
+    """Printed: no navigation, filters or buttons; the date and the secretary's signature line appear."""
+    log_in(page, "secretary")
+    page.wait_for_url("**/")
+    page.goto("/admin/points/appraisal")
+    assert not page.locator(".signature-lines").is_visible()
+    page.emulate_media(media="print")
+    assert page.locator(".signature-lines").is_visible()
+    assert "支部书记签字" in page.locator(".signature-lines").inner_text()
+    assert not page.locator("nav.subnav").is_visible() and not page.locator("form.filters").is_visible()
+    assert not page.get_by_role("button", name="打印").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf[:4] == b"%PDF" and len(pdf) > 10_000
