@@ -126,7 +126,9 @@ def _init_extensions(app: Flask) -> None:
     from learning.quizzes import panels as quiz_panels
     from learning.orglife import panels as orglife_panels
 
-    for panels in (points_panels, course_panels, quiz_panels, orglife_panels):
+    from learning.evaluation import honour_views as honour_panels
+
+    for panels in (points_panels, course_panels, quiz_panels, orglife_panels, honour_panels):
         panels.register()  # the member page's panels (the organisation pages import no feature)
     from learning.courses import home as course_home
     from learning.orglife import home as orglife_home
@@ -170,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.evaluation.ballot_views import admin_bp as ballot_admin_bp, bp as ballot_bp
     from learning.evaluation.inspection_views import bp as inspection_bp
     from learning.evaluation.year_views import bp as yearly_bp
+    from learning.evaluation.honour_views import bp as honours_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -194,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ballot_admin_bp)
     app.register_blueprint(inspection_bp)
     app.register_blueprint(yearly_bp)
+    app.register_blueprint(honours_bp)
     app.before_request(enforce_password_change)
 
 

@@ -159,6 +159,7 @@ def register_api(app, api: ProblemApi) -> None:
     from learning.evaluation.api import blp as evaluation_blp
     from learning.evaluation.ballot_api import blp as ballot_blp
     from learning.evaluation.inspection_api import blp as inspection_blp
+    from learning.evaluation.honour_api import blp as honour_blp
     from learning.orglife.api import blp as orglife_blp
     from learning.orgs.api import blp as orgs_blp
     from learning.points.api import blp as points_blp
@@ -170,6 +171,6 @@ def register_api(app, api: ProblemApi) -> None:
     from learning.extensions import csrf
 
     for blp in (accounts_blp, orgs_blp, points_blp, courses_blp, quizzes_blp, orglife_blp, evaluation_blp, ballot_blp,
-                inspection_blp, registry_blp):
+                inspection_blp, honour_blp, registry_blp):
         csrf.exempt(blp)  # bearer tokens, never cookies: no cross-site request can carry them
         api.register_blueprint(blp)

@@ -150,3 +150,48 @@ class YearlyResult(db.Model):
     confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class NominationStatus(str, enum.Enum):
+    NOMINATED = "nominated"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class HonourQuota(db.Model):
+    """How many nominations for a title each organisation below a committee may make in a year."""
+
+    __tablename__ = "honour_quota"
+    __table_args__ = (UniqueConstraint("organisation_id", "year", "title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # the committee setting it
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(40))
+    quota: Mapped[int] = mapped_column(Integer)
+
+
+class Nomination(db.Model):
+    """表彰: a member or an organisation put forward for a title, and the committee's decision."""
+
+    __tablename__ = "nomination"
+    __table_args__ = (UniqueConstraint("year", "title", "nominee_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    title: Mapped[str] = mapped_column(String(40))
+    nominee_key: Mapped[str] = mapped_column(String(24))  # "member:5" or "org:3": once per title and year
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)  # a member's title
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)  # an organisation's
+    nominated_by_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    nominated_by_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[NominationStatus] = mapped_column(str_enum(NominationStatus), default=NominationStatus.NOMINATED)
+    nominated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    member = relationship("Member")
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+    nominated_by_org: Mapped[Organisation] = relationship(foreign_keys=[nominated_by_org_id])

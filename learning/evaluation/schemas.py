@@ -202,3 +202,38 @@ class YearSchema(Schema):
     checksum = fields.String(allow_none=True)
     verified = fields.Boolean(allow_none=True, metadata={"description": "a recomputation matches the frozen rows"})
     rows = fields.List(fields.Nested(YearRowSchema))
+
+
+class HonourArgsSchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2099), metadata={"description": "default: this year"})
+
+
+class NominationSchema(Schema):
+    id = fields.Integer()
+    year = fields.Integer()
+    title = fields.String()
+    title_name = fields.String()
+    member_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    nominee = fields.String()
+    nominated_by = fields.String()
+    reason = fields.String()
+    status = fields.String(metadata={"description": "nominated, approved, refused"})
+
+
+class NominationListSchema(Schema):
+    year = fields.Integer()
+    items = fields.List(fields.Nested(NominationSchema))
+
+
+class NominateSchema(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2099))
+    title = fields.String(required=True, validate=validate.Length(max=40))
+    member_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    organisation_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    reason = Text(required=True, validate_with=[validate.Length(max=1000)])
+
+
+class DecisionSchema(Schema):
+    approve = fields.Boolean(required=True)
+    note = Text(load_default="", validate_with=[validate.Length(max=500)])
