@@ -97,7 +97,7 @@ def test_the_branch_disputes_an_item_once_and_the_inspector_decides(client, app,
     inspections.save(orgadmin, inspection, ENTERED, publish=True)
     db.session.commit()
     page = client.get(url).get_data(as_text=True)
-    assert "28.2" in page and "对“组织生活台账规范”提出异议" in page
+    assert "28.2" in page and "对“组织生活台账规范”提出异议" in page and "系统计算：本季度 9.1%" in page
     token = csrf_token(client, url)
     sent = client.post(url, data={"csrf_token": token, "action": "dispute", "code": "ledger_quality",
                                   "reason": "十二月的台账已补齐，请复核。"}, follow_redirects=True)
