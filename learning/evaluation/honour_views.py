@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -98,7 +98,43 @@ def honours_panel(member, viewer):
     return {"honours": [(n.year, honours.title_name(n.title)) for n in record]} if record else None
 
 
+def org_honours_panel(org, viewer):
+    record = honours.record_of_org(org.id)
+    return {"honours": [(n.year, honours.title_name(n.title)) for n in record]} if record else None
+
+
+@bp.route("/export")
+@admin_required(Permission.VIEW_MEMBERS)
+def export_honours():
+    """The year's approved honours in the viewer's scope, as Excel."""
+    import io
+
+    from flask import send_file
+    from openpyxl import Workbook
+
+    from learning.audit import services as audit
+    from learning.spreadsheet import safe_row
+
+    year = _year()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Honours of %(year)d", year=year))
+    sheet.append(safe_row([pgettext("honour", "Title"), _("Nominee"), _("Organisation"), _("Nominated by"), _("Reasons")]))
+    for n in honours.in_scope(current_user, year):
+        if n.status == NominationStatus.APPROVED:
+            sheet.append(safe_row([honours.title_name(n.title), n.member.name if n.member else n.organisation.name,
+                                   n.member.organisation.name if n.member else n.organisation.name,
+                                   n.nominated_by_org.name, n.reason]))
+    data = io.BytesIO()
+    book.save(data)
+    audit.record("data.exported", actor=current_user, target=f"honours:{year}")
+    db.session.commit()
+    data.seek(0)
+    return send_file(data, as_attachment=True, download_name=f"honours-{year}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 def register() -> None:
-    from learning.web.panels import register_member_panel
+    from learning.web.panels import register_member_panel, register_org_panel
 
     register_member_panel("evaluation/_honours_panel.html", honours_panel, order=60)
+    register_org_panel("evaluation/_honours_panel.html", org_honours_panel, order=60)

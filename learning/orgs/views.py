@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from learning.accounts import administration, bulk
-from learning.web.panels import member_panels
+from learning.web.panels import member_panels, org_panels
 from learning.web import ConfirmForm, admin_required, id_arg, page_arg
 from learning.accounts.models import Account
 from learning.extensions import db
@@ -56,6 +56,7 @@ def org_detail(org_id: int):
         children=summarise_siblings(list(children.items)),
         pagination=children,
         direct_members=members,
+        panels=org_panels(org, current_user),
     )
 
 

@@ -114,6 +114,15 @@ def test_a_committee_above_approves_never_the_nominator(client, app, db, tree, p
     assert [n.title for n in honours.record_of_org(tree["orgs"]["B1"])] == ["advanced_branch"]
     page = client.get(f"/admin/members/{people['W'].id}").get_data(as_text=True)
     assert 'id="honours-panel"' in page and "2026 · 优秀共产党员" in page
+    assert "2026 · 先进基层党组织" in client.get(f"/admin/orgs/{tree['orgs']['B1']}").get_data(as_text=True)
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(client.get("/admin/evaluation/honours/export?year=2026").data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["称号", "被推荐对象", "组织", "推荐单位", "推荐理由"]
+    assert sorted(r[:2] for r in rows[1:]) == [["优秀共产党员", "王党员"], ["先进基层党组织", "一支部"]]
 
 
 def test_the_honours_page_nominates_and_scopes(client, app, db, tree, people):
