@@ -63,3 +63,28 @@ def test_a_member_fills_in_the_appraisal_ballot_on_a_phone(page, app, tree, rule
     with app.app_context():
         assert db.session.query(Ballot).count() == 1
         assert [v.grade for v in db.session.query(BallotVote).all()] == ["excellent"]
+
+
+def test_a_committee_inspects_a_branch_on_a_desktop(browser, live_server, app, tree, rules):
+    """冯管理 (GB) scores 一支部's entered items for 2026Q4 and publishes; the page then shows the total."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", base_url=live_server)
+    page = context.new_page()
+    try:
+        with time_machine.travel(datetime(2026, 12, 20, 10, tzinfo=timezone(timedelta(hours=8))), tick=True):
+            log_in(page, "orgadmin")
+            page.wait_for_url("**/")
+            page.goto("/admin/evaluation/inspections/?quarter=2026Q4")
+            page.locator("#inspections tr", has_text="一支部").get_by_role("link", name="督查").click()
+            page.get_by_label("组织生活台账规范得分").fill("8")
+            page.get_by_label("组织生活台账规范的评语").fill("台账齐全，记录规范。")
+            page.get_by_label("支部建设亮点得分").fill("7.5")
+            page.get_by_label("支部建设亮点的评语").fill("志愿服务有特色。")
+            asked = []
+            page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+            page.get_by_role("button", name="发布").click()
+            page.wait_for_selector("text=督查结果已发布，已通知支部。")
+            assert asked and asked[0].startswith("确定向支部发布督查结果吗")
+            assert page.locator("#inspection-total .figure-value").inner_text() == "15.5"  # nothing else happened
+            screenshot(page, "committee-inspection-1366")
+    finally:
+        context.close()
