@@ -230,4 +230,8 @@ def test_the_api_lists_reads_and_writes_reports(client, db, tree, november):
     assert client.get("/api/v1/evaluations/reports?month=2027-01", headers=committee).status_code == 422
     assert client.get(f"/api/v1/evaluations/reports?org={2**31}", headers=committee).status_code in (404, 422)
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert "/api/v1/evaluations/reports/{branch_id}/{month}" in paths
+    assert {"/api/v1/evaluations/reports", "/api/v1/evaluations/reports/{branch_id}/{month}",
+            "/api/v1/evaluations/inspections", "/api/v1/evaluations/inspections/{branch_id}/{quarter}",
+            "/api/v1/evaluations/inspections/{branch_id}/{quarter}/items/{code}/dispute", "/api/v1/evaluations/years",
+            "/api/v1/evaluations/ballots", "/api/v1/evaluations/ballots/{window_id}/results", "/api/v1/ballots/current",
+            "/api/v1/honours", "/api/v1/honours/{nomination_id}/decision"} <= set(paths)
