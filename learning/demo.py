@@ -79,6 +79,10 @@ def load_demo(content_dir: str | Path) -> DemoResult:
     db.session.commit()
     _load_study(base)  # needs the courses and their quizzes
     db.session.commit()
+    from learning.evaluation import sample as evaluation_sample
+
+    evaluation_sample.load()  # reports, inspections and the ballot, on top of the year's activity
+    db.session.commit()
     return result
 
 

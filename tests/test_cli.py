@@ -31,11 +31,18 @@ def test_demo_loads_a_believable_park_once(runner, db):
     entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
     assert entries > 1000  # a month of activity, so rankings have something to show
     assert verify_totals() == []
+    from learning.evaluation.models import BallotWindow, Inspection, MonthlyReport
+
+    def evaluation():
+        return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (MonthlyReport, Inspection, BallotWindow))
+
+    assert evaluation() == (1, 3, 1)  # secretary2's branch reported last month; three inspected; the ballot open
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and _counts(db) == (orgs, members, accounts)
     assert "0 organisations, 0 members, 0 accounts created" in again.output
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries
+    assert evaluation() == (1, 3, 1)
 
     first_start = runner.invoke(args=["demo", "--first-start"])
     assert first_start.exit_code == 0 and "not loaded again" in first_start.output
