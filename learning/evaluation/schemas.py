@@ -161,8 +161,11 @@ class InspectionListSchema(Schema):
     items = fields.List(fields.Nested(InspectionSchema))
 
 
+CODE = validate.Regexp(r"^[a-z][a-z_]{0,39}$", error="a code of the checklist or of a title, as ledger_quality")
+
+
 class EntrySchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(max=40))
+    code = fields.String(required=True, validate=CODE)
     score = fields.Float(allow_none=True, load_default=None)
     comment = Text(load_default="", validate_with=[validate.Length(max=500)])
 
@@ -228,7 +231,7 @@ class NominationListSchema(Schema):
 
 class NominateSchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2099))
-    title = fields.String(required=True, validate=validate.Length(max=40))
+    title = fields.String(required=True, validate=CODE)
     member_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     organisation_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     reason = Text(required=True, validate_with=[validate.Length(max=1000)])
