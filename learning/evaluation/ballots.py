@@ -3,8 +3,8 @@ or probationary member of a branch fills in one ballot — a self-assessment and
 member (probationary members vote but are not graded) — and may change it until the window closes.
 
 Secrecy: a ballot row says only that a member voted (turnout) and holds their self-assessment; the grades
-are rows of their own with no voter, no ballot id and no time, found again for the voter alone through an
-HMAC of the server's secret key.  Nobody — the secretary included — can read who gave which grade; results
+are rows of their own with no voter, no ballot id and no time, each with its own HMAC of the server's secret
+key (window, voter, ratee), so the voter alone can find them again and nobody can group one voter's grades.  Nobody — the secretary included — can read who gave which grade; results
 are counts per member, and only once the window has closed.
 """
 from __future__ import annotations
@@ -139,9 +139,18 @@ def window_for(member: Member, now: datetime | None = None) -> BallotWindow | No
     return next((w for w in found if is_open(w, now)), None)
 
 
-def _token(window: BallotWindow, member: Member) -> str:
+def _token(window: BallotWindow, voter: Member, ratee_id: int) -> str:
+    """Each vote's own token: without the secret key, two votes of one voter cannot even be grouped (a
+    voter's group would otherwise give them away by the one member it lacks, themselves)."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"ballot:{window.id}:{member.id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"ballot:{window.id}:{voter.id}:{ratee_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _my_tokens(window: BallotWindow, voter: Member, branch: Organisation) -> dict[str, int]:
+    """Token → ratee for every member of the branch the voter could have graded (any status, now)."""
+    ids = db.session.scalars(select(Member.id).join(Organisation, Organisation.id == Member.organisation_id)
+                             .where(in_subtree(Organisation.path, branch.path))).all()
+    return {_token(window, voter, i): i for i in ids if i != voter.id}
 
 
 @dataclass
@@ -156,8 +165,9 @@ class MyBallot:
 def my_ballot(window: BallotWindow, member: Member) -> MyBallot:
     branch = branch_of(member)
     ballot = db.session.scalar(select(Ballot).where(Ballot.window_id == window.id, Ballot.voter_member_id == member.id))
+    tokens = _my_tokens(window, member, branch)
     grades = dict(db.session.execute(select(BallotVote.ratee_member_id, BallotVote.grade).where(
-        BallotVote.window_id == window.id, BallotVote.voter_token == _token(window, member))).all())
+        BallotVote.window_id == window.id, BallotVote.voter_token.in_(list(tokens)))).all())
     return MyBallot(window, branch, candidates(branch, member), ballot, grades)
 
 
@@ -180,12 +190,12 @@ def cast(member: Member, self_assessment: str, grades: dict[int, str], now: date
         raise BallotError(_l("Give every fellow full member of your branch a grade, and nobody else."), field="votes")
     if any(g not in GRADES for g in grades.values()):
         raise BallotError(_l("A grade is excellent, qualified, basically_qualified or unqualified."), field="votes")
-    token = _token(window, member)
+    tokens = list(_my_tokens(window, member, mine.branch))
     try:
         with db.session.begin_nested():
-            db.session.execute(delete(BallotVote).where(BallotVote.window_id == window.id, BallotVote.voter_token == token))
+            db.session.execute(delete(BallotVote).where(BallotVote.window_id == window.id, BallotVote.voter_token.in_(tokens)))
             db.session.add_all([BallotVote(key=secrets.token_hex(16), window_id=window.id, branch_id=mine.branch.id,
-                                           voter_token=token, ratee_member_id=ratee, grade=grade)
+                                           voter_token=_token(window, member, ratee), ratee_member_id=ratee, grade=grade)
                                 for ratee, grade in sorted(grades.items(), key=lambda _i: secrets.randbelow(1 << 30))])
             ballot = mine.ballot or Ballot(window_id=window.id, branch_id=mine.branch.id, voter_member_id=member.id)
             ballot.self_assessment, ballot.submitted_at = text, now

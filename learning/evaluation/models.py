@@ -69,9 +69,9 @@ class Ballot(db.Model):
 
 
 class BallotVote(db.Model):
-    """One grade given to one member.  Secret: no link to the voter or their ballot; the voter is known
-    only by an HMAC of the server's secret key with the window and the voter (so they can change their
-    votes until the window closes), the key is random, and nothing records when it was cast."""
+    """One grade given to one member.  Secret: no link to the voter or their ballot; the row carries only an
+    HMAC of the server's secret key with the window, the voter and the ratee (so the voter can change it
+    until the window closes, and one voter's grades cannot be grouped), a random key, and no time."""
 
     __tablename__ = "ballot_vote"
     __table_args__ = (UniqueConstraint("window_id", "voter_token", "ratee_member_id"),)
