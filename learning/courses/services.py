@@ -266,10 +266,14 @@ def compliance(members: list[Member], period_key: str) -> Compliance:
 def course_completion_counts(member_ids: list[int], period_key: str) -> dict[int, int]:
     """Per course, how many of these members completed it in the period (the chart per course)."""
     column = CourseCompletion.quarter_key if "Q" in period_key else CourseCompletion.year_key
-    return dict(db.session.execute(
-        select(CourseCompletion.course_id, func.count()).where(column == period_key, CourseCompletion.member_id.in_(member_ids))
-        .group_by(CourseCompletion.course_id)
-    ).all()) if member_ids else {}
+    counts: dict[int, int] = {}
+    for chunk in range(0, len(member_ids), 5000):  # PostgreSQL takes at most 65,535 parameters a statement
+        for course_id, n in db.session.execute(
+                select(CourseCompletion.course_id, func.count())
+                .where(column == period_key, CourseCompletion.member_id.in_(member_ids[chunk:chunk + 5000]))
+                .group_by(CourseCompletion.course_id)):
+            counts[course_id] = counts.get(course_id, 0) + n
+    return counts
 
 
 # -- catalogue --------------------------------------------------------------------------------

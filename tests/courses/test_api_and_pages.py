@@ -225,3 +225,19 @@ def test_the_shipped_video_lesson_plays_from_this_server(client, db, tree, cours
     assert src.startswith("/courses/media/")
     media = client.get(src)
     assert media.status_code == 200 and media.mimetype == "video/webm" and media.data[:4] == b"\x1a\x45\xdf\xa3"
+
+
+def test_completion_counts_take_a_city_of_member_ids(db, tree, courses):
+    """A city's 学时 page asks about 220,000 members: past PostgreSQL's 65,535 parameters in one IN list it was a
+    500; the ids go 5,000 at a time and the counts add up."""
+    when = datetime(2026, 11, 2, 2, tzinfo=timezone.utc)
+    members = [db.session.get(Member, tree["members"][k]) for k in ("b1_member", "g1_member", "b2_member")]
+    for member in members:
+        complete(db, member, "party-discipline", when)
+    complete(db, members[0], "volunteer-service", when)
+    db.session.commit()
+    ids = list(range(10_000_000, 10_070_000)) + [m.id for m in members]  # 70,003 ids, the real ones last
+    counts = services.course_completion_counts(ids, "2026Q4")
+    by_slug = {db.session.get(Course, course_id).slug: n for course_id, n in counts.items()}
+    assert by_slug == {"party-discipline": 3, "volunteer-service": 1}
+    assert services.course_completion_counts([], "2026Q4") == {}
