@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
+from learning.evaluation.api_common import refused, scored_org
 from learning.evaluation import reports
 from learning.evaluation.figures import month_figures
 from learning.evaluation.schemas import (
@@ -13,7 +14,6 @@ from learning.evaluation.schemas import (
 )
 from learning.extensions import db
 from learning.orgs.models import Organisation
-from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
 
 blp = Blueprint("evaluation_api", __name__, url_prefix="/api/v1/evaluations",
@@ -39,16 +39,14 @@ def _line_dict(line: reports.ReportLine, month_key: str, *, with_figures: bool =
 def report_list(args):
     """Every branch under an organisation (default: the top of your scope) with its report of a month
     (default: last month): submitted, late, draft or missing, and whether it is overdue."""
-    account = current_api_account()
-    scope = scope_for(account)
     today = periods.local_today()
-    org = db.session.get(Organisation, args["org"]) if args.get("org") else scope.first_root(Permission.VIEW_SCORES)
-    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
-        return problem(404, detail=_("No such organisation in your scope."))
+    org, not_found = scored_org(args.get("org"))
+    if not_found:
+        return not_found
     try:
         month_key = reports.parse_month(args.get("month") or reports.last_month(today), today)
     except reports.ReportError as exc:
-        return problem(422, detail=str(exc.message), errors={"month": [str(exc.message)]})
+        return refused(exc)
     lines = reports.overview(org, month_key, today)
     return {"org": org.id, "month": month_key, "due": reports.deadline(month_key),
             "items": [_line_dict(line, month_key) for line in lines]}
@@ -78,8 +76,8 @@ def _one(branch: Organisation, month_key: str) -> dict:
 @blp.alt_response(404, description="No such branch in your scope, or no such month")
 def report_get(branch_id: int, month: str):
     """A branch's report of a month with its figures (frozen if submitted, as of now otherwise)."""
-    branch, month_key, refused = _branch_and_month(branch_id, month, write=False)
-    return refused or _one(branch, month_key)
+    branch, month_key, not_found = _branch_and_month(branch_id, month, write=False)
+    return not_found or _one(branch, month_key)
 
 
 @blp.route("/reports/<int:branch_id>/<month>", methods=["PUT"])
@@ -91,16 +89,13 @@ def report_get(branch_id: int, month: str):
 @blp.alt_response(422, description="Invalid input (field errors)")
 def report_put(data, branch_id: int, month: str):
     """Keep the branch's account of the month as a draft, or submit the report (``submit``: true)."""
-    branch, month_key, refused = _branch_and_month(branch_id, month, write=True)
-    if refused:
-        return refused
+    branch, month_key, not_found = _branch_and_month(branch_id, month, write=True)
+    if not_found:
+        return not_found
     try:
         reports.save(current_api_account(), branch, month_key, data["account"], submit=data["submit"])
     except reports.ReportError as exc:
-        db.session.rollback()
-        status = exc.status if exc.status != 400 else 422
-        return problem(status, detail=str(exc.message),
-                       errors={exc.field: [str(exc.message)]} if exc.field and status == 422 else None)
+        return refused(exc)
     db.session.commit()
     return _one(branch, month_key)
 
@@ -115,13 +110,10 @@ def year_get(args):
     """年考评: the branches under an organisation with their parts, score of 110 and stars; frozen once confirmed."""
     from learning.evaluation import yearly
 
-    account = current_api_account()
-    scope = scope_for(account)
-    org = db.session.get(Organisation, args["org"]) if args.get("org") else scope.first_root(Permission.VIEW_SCORES)
-    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
-        return problem(404, detail=_("No such organisation in your scope."))
+    org, not_found = scored_org(args.get("org"))
+    if not_found:
+        return not_found
     year = args.get("year") or periods.local_today().year - 1
-    result = yearly.result_of(org, year)
-    rows = result.rows if result else [vars(r) for r in yearly.compute(org, year)]
+    result, rows = yearly.rows_of(org, year)
     return {"org": org.id, "year": year, "confirmed": result is not None, "checksum": result.checksum if result else None,
             "verified": (not yearly.verify(result)) if result else None, "rows": rows}

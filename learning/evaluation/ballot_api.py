@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from learning.api import auth_required, caller_member, current_api_account
 from learning.api.problems import problem
+from learning.evaluation.api_common import refused
 from learning.evaluation import ballots
 from learning.evaluation.models import BallotWindow
 from learning.evaluation.schemas import (
@@ -33,9 +34,9 @@ def _ballot_dict(mine: ballots.MyBallot) -> dict:
 @blp.alt_response(404, description="No ballot is open for your branch")
 def current_ballot():
     """The ballot open for your branch: the members you grade, and what you chose so far (you alone see it)."""
-    member, refused = caller_member()
-    if refused:
-        return refused
+    member, not_member = caller_member()
+    if not_member:
+        return not_member
     window = ballots.window_for(member)
     if window is None:
         return problem(404, detail=_("No ballot is open for your branch."))
@@ -51,9 +52,9 @@ def current_ballot():
 def cast_ballot(data):
     """Fill in or change your ballot until the window closes: a self-assessment and a grade for every fellow
     full member of your branch."""
-    member, refused = caller_member()
-    if refused:
-        return refused
+    member, not_member = caller_member()
+    if not_member:
+        return not_member
     grades = {}
     for vote in data["votes"]:
         grades[vote["member_id"]] = vote["grade"]
@@ -63,9 +64,7 @@ def cast_ballot(data):
     try:
         ballots.cast(member, data["self_assessment"], grades)
     except ballots.BallotError as exc:
-        db.session.rollback()
-        return problem(exc.status, detail=str(exc.message),
-                       errors={exc.field: [str(exc.message)]} if exc.field and exc.status == 422 else None)
+        return refused(exc)
     db.session.commit()
     return _ballot_dict(ballots.my_ballot(ballots.window_for(member), member))
 

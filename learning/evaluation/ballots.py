@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from learning.db import utcnow
 from learning.evaluation.models import Ballot, BallotVote, BallotWindow
+from learning.evaluation.errors import EvaluationError
 from learning.extensions import db
 from learning.notifications.services import notify
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
@@ -33,10 +34,8 @@ MAX_DAYS = 60
 BALLOT_OPENED = "ballot_opened"
 
 
-class BallotError(ValueError):
-    def __init__(self, message, field: str | None = None, status: int = 422):
-        super().__init__(str(message))
-        self.message, self.field, self.status = message, field, status
+class BallotError(EvaluationError):
+    pass
 
 
 def branch_of(member: Member) -> Organisation:

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
+from learning.evaluation.api_common import refused
 from learning.evaluation import honours
 from learning.evaluation.models import Nomination
 from learning.evaluation.schemas import DecisionSchema, HonourArgsSchema, NominateSchema, NominationListSchema, NominationSchema
@@ -21,12 +22,6 @@ def _dict(n: Nomination) -> dict:
             "member_id": n.member_id, "organisation_id": n.organisation_id,
             "nominee": n.member.name if n.member else n.organisation.name, "nominated_by": n.nominated_by_org.name,
             "reason": n.reason, "status": n.status.value}
-
-
-def _refused(exc: honours.HonourError):
-    db.session.rollback()
-    return problem(exc.status, detail=str(exc.message),
-                   errors={exc.field: [str(exc.message)]} if exc.field and exc.status == 422 else None)
 
 
 @blp.route("", methods=["GET"])
@@ -54,7 +49,7 @@ def honour_nominate(data):
         nomination = honours.nominate(current_api_account(), data["year"], data["title"], member=member,
                                       organisation=org, reason=data["reason"])
     except honours.HonourError as exc:
-        return _refused(exc)
+        return refused(exc)
     db.session.commit()
     return _dict(nomination)
 
@@ -73,6 +68,6 @@ def honour_decide(data, nomination_id: int):
     try:
         honours.decide(current_api_account(), nomination, approve=data["approve"], note=data["note"])
     except honours.HonourError as exc:
-        return _refused(exc)
+        return refused(exc)
     db.session.commit()
     return _dict(nomination)

@@ -16,15 +16,14 @@ from learning.config import PACKAGE_DIR
 from learning.db import utcnow
 from learning.evaluation import reports
 from learning.evaluation.models import HonourQuota, Nomination, NominationStatus
+from learning.evaluation.errors import EvaluationError
 from learning.extensions import db
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
 from learning.orgs.scoping import Permission, scope_for
 
 
-class HonourError(ValueError):
-    def __init__(self, message, field: str | None = None, status: int = 422):
-        super().__init__(str(message))
-        self.message, self.field, self.status = message, field, status
+class HonourError(EvaluationError):
+    pass
 
 
 @lru_cache(maxsize=1)

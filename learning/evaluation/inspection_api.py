@@ -7,13 +7,13 @@ from flask_smorest import Blueprint
 
 from learning.api import auth_required, current_api_account
 from learning.api.problems import problem
+from learning.evaluation.api_common import refused, scored_org
 from learning.evaluation import inspections
 from learning.evaluation.schemas import (
     DisputeWriteSchema, InspectionArgsSchema, InspectionListSchema, InspectionSchema, InspectionWriteSchema,
 )
 from learning.extensions import db
 from learning.orgs.models import Organisation
-from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
 
 blp = Blueprint("inspection_api", __name__, url_prefix="/api/v1/evaluations/inspections",
@@ -28,12 +28,6 @@ def _dict(branch: Organisation, quarter: str, inspection) -> dict:
             "frozen": inspections.frozen(quarter), "items": list(inspection.items) if inspection else []}
 
 
-def _refused(exc: inspections.InspectionError):
-    db.session.rollback()
-    return problem(exc.status, detail=str(exc.message),
-                   errors={exc.field: [str(exc.message)]} if exc.field and exc.status == 422 else None)
-
-
 @blp.route("", methods=["GET"])
 @auth_required(blp)
 @blp.arguments(InspectionArgsSchema, location="query")
@@ -42,15 +36,14 @@ def _refused(exc: inspections.InspectionError):
 def inspection_list(args):
     """Every branch under an organisation with its inspection of a quarter (drafts for their inspectors only)."""
     account = current_api_account()
-    scope = scope_for(account)
     today = periods.local_today()
-    org = db.session.get(Organisation, args["org"]) if args.get("org") else scope.first_root(Permission.VIEW_SCORES)
-    if org is None or not scope.can_org(Permission.VIEW_SCORES, org):
-        return problem(404, detail=_("No such organisation in your scope."))
+    org, not_found = scored_org(args.get("org"))
+    if not_found:
+        return not_found
     try:
         quarter = inspections.parse_quarter(args.get("quarter") or periods.quarter_key(today), today)
     except inspections.InspectionError as exc:
-        return _refused(exc)
+        return refused(exc)
     return {"org": org.id, "quarter": quarter,
             "items": [_dict(line.branch, quarter, line.inspection) for line in inspections.overview(account, org, quarter)]}
 
@@ -61,7 +54,7 @@ def _load(branch_id: int, quarter: str):
     try:
         quarter = inspections.parse_quarter(quarter, periods.local_today())
     except inspections.InspectionError as exc:
-        return None, None, None, _refused(exc)
+        return None, None, None, refused(exc)
     inspection = inspections.inspection_of(branch, quarter) if branch else None
     if branch is None or not inspections.may_read(account, branch, inspection):
         return None, None, None, problem(404, detail=_("No such branch in your scope."))
@@ -74,8 +67,8 @@ def _load(branch_id: int, quarter: str):
 @blp.alt_response(404, description="No such branch or inspection you may read")
 def inspection_get(branch_id: int, quarter: str):
     """A branch's inspection of a quarter, item by item, with any dispute and its answer."""
-    branch, quarter, inspection, refused = _load(branch_id, quarter)
-    return refused or _dict(branch, quarter, inspection)
+    branch, quarter, inspection, not_found = _load(branch_id, quarter)
+    return not_found or _dict(branch, quarter, inspection)
 
 
 @blp.route("/<int:branch_id>/<quarter>", methods=["PUT"])
@@ -97,7 +90,7 @@ def inspection_put(data, branch_id: int, quarter: str):
         inspections.save(account, inspection, {e["code"]: (e["score"], e["comment"]) for e in data["entries"]},
                          publish=data["publish"])
     except inspections.InspectionError as exc:
-        return _refused(exc)
+        return refused(exc)
     db.session.commit()
     return _dict(branch, quarter, inspection)
 
@@ -110,14 +103,14 @@ def inspection_put(data, branch_id: int, quarter: str):
 @blp.alt_response(409, description="Disputed already (each item once), or the quarter is closed")
 def inspection_dispute(data, branch_id: int, quarter: str, code: str):
     """The branch objects to one item's score, once."""
-    branch, quarter, inspection, refused = _load(branch_id, quarter)
-    if refused:
-        return refused
+    branch, quarter, inspection, not_found = _load(branch_id, quarter)
+    if not_found:
+        return not_found
     if inspection is None:
         return problem(404, detail=_("No such inspection of your branch."))
     try:
         inspections.dispute(current_api_account(), inspection, code, data["reason"])
     except inspections.InspectionError as exc:
-        return _refused(exc)
+        return refused(exc)
     db.session.commit()
     return _dict(branch, quarter, inspection)

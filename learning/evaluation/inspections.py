@@ -24,6 +24,7 @@ from learning.evaluation import reports
 from learning.evaluation.models import (
     DisputeState, Inspection, InspectionItem, InspectionStatus, MonthlyReport, ReportStatus,
 )
+from learning.evaluation.errors import EvaluationError
 from learning.extensions import db
 from learning.notifications.services import notify
 from learning.orgs.models import Organisation
@@ -34,10 +35,8 @@ INSPECTION_PUBLISHED = "inspection_published"
 MAX_TEXT = 500
 
 
-class InspectionError(ValueError):
-    def __init__(self, message, field: str | None = None, status: int = 422):
-        super().__init__(str(message))
-        self.message, self.field, self.status = message, field, status
+class InspectionError(EvaluationError):
+    pass
 
 
 @lru_cache(maxsize=1)

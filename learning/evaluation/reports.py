@@ -22,6 +22,7 @@ from learning.config import PACKAGE_DIR
 from learning.db import utcnow
 from learning.evaluation.figures import month_figures
 from learning.evaluation.models import MonthlyReport, ReportStatus
+from learning.evaluation.errors import EvaluationError
 from learning.extensions import db
 from learning.notifications.services import notify
 from learning.orgs.models import Organisation, OrgKind
@@ -32,10 +33,8 @@ WRITERS = (Role.BRANCH_SECRETARY, Role.ORG_ADMIN)
 REPORT_REMINDER = "report_reminder"
 
 
-class ReportError(ValueError):
-    def __init__(self, message, field: str | None = None, status: int = 400):
-        super().__init__(str(message))
-        self.message, self.field, self.status = message, field, status
+class ReportError(EvaluationError):
+    pass
 
 
 @lru_cache(maxsize=1)

@@ -31,17 +31,11 @@ def _args():
     return org, year
 
 
-def _rows(org, year):
-    result = yearly.result_of(org, year)
-    rows = result.rows if result else [vars(r) for r in yearly.compute(org, year)]
-    return result, rows
-
-
 @bp.route("/")
 @admin_required(Permission.VIEW_SCORES)
 def year_page():
     org, year = _args()
-    result, rows = _rows(org, year)
+    result, rows = yearly.rows_of(org, year)
     return render_template("evaluation/years.html", org=org, year=year, rows=rows, result=result,
                            problems=yearly.verify(result) if result else [], parts=yearly.settings()["parts"],
                            share=str(yearly.settings()["five_star_share"]),
@@ -76,7 +70,7 @@ def export_year():
     from learning.spreadsheet import safe_row
 
     org, year = _args()
-    result, rows = _rows(org, year)
+    result, rows = yearly.rows_of(org, year)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Yearly evaluation"))
     sheet.append(safe_row([_("Yearly evaluation of %(org)s, %(year)d", org=org.name, year=year)]))

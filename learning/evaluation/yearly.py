@@ -18,16 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from learning.config import PACKAGE_DIR
 from learning.evaluation import inspections, reports
 from learning.evaluation.models import Inspection, InspectionStatus, MonthlyReport, ReportStatus, YearlyResult
+from learning.evaluation.errors import EvaluationError
 from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
 
 
-class YearError(ValueError):
-    def __init__(self, message, status: int = 409):
-        super().__init__(str(message))
-        self.message, self.status = message, status
+class YearError(EvaluationError):
+    default_status = 409
 
 
 @lru_cache(maxsize=1)
@@ -111,6 +110,12 @@ def checksum(rows: list[dict]) -> str:
 
 def result_of(org: Organisation, year: int) -> YearlyResult | None:
     return db.session.scalar(select(YearlyResult).where(YearlyResult.organisation_id == org.id, YearlyResult.year == year))
+
+
+def rows_of(org: Organisation, year: int) -> tuple[YearlyResult | None, list[dict]]:
+    """The confirmed result and its frozen rows, or (None, the rows as computed now)."""
+    result = result_of(org, year)
+    return result, (result.rows if result else [asdict(row) for row in compute(org, year)])
 
 
 def may_confirm(account, org: Organisation) -> bool:

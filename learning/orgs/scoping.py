@@ -118,6 +118,14 @@ class Scope:
         """The organisation a page opens on when none is named: the first top of the scope."""
         return db.session.scalar(self.roots(permission).order_by(Organisation.path).limit(1))
 
+    def org_or_first_root(self, permission: Permission, org_id: int | None) -> Organisation | None:
+        """The organisation ``org_id`` if it is in the scope, the first top of the scope when none is
+        named, None otherwise (what an API answers 404 to)."""
+        if org_id is None:
+            return self.first_root(permission)
+        org = db.session.get(Organisation, org_id)
+        return org if self.can_org(permission, org) else None
+
     # -- SQL clauses -------------------------------------------------------------------------
     def org_clause(self, permission: Permission):
         """A WHERE clause on ``Organisation`` limiting rows to the scope."""

@@ -9,7 +9,6 @@ from learning.api import auth_required, caller_member, current_api_account
 from learning.api.problems import problem
 from learning.extensions import db
 from learning.orgs import queries as org_queries
-from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.models import LedgerEntry
@@ -132,10 +131,7 @@ def appraisal(args):
 
 def _scores_org(scope, org_id):
     """The organisation ``org_id`` if the caller may see its scores, or the top of their scope."""
-    if org_id is None:
-        return scope.first_root(Permission.VIEW_SCORES)
-    org = db.session.get(Organisation, org_id)
-    return org if scope.can_org(Permission.VIEW_SCORES, org) else None
+    return scope.org_or_first_root(Permission.VIEW_SCORES, org_id)
 
 
 def _ranking_org(account, scope, org_id):
