@@ -14,8 +14,10 @@ from typing import Callable
 
 from markupsafe import Markup
 
+from learning.web.hooks import Providers
+
 LIMIT = 5000
-_providers: list[tuple[int, Callable]] = []
+_providers = Providers()
 
 
 @dataclass
@@ -29,9 +31,7 @@ class Figure:
 
 
 def register_figure(provider: Callable, order: int = 50) -> None:
-    if all(existing is not provider for _order, existing in _providers):
-        _providers.append((order, provider))
-        _providers.sort(key=lambda item: item[0])
+    _providers.add(provider, order)
 
 
 def home_figures(account):
@@ -51,6 +51,6 @@ def home_figures(account):
     if not members or members > LIMIT:
         return org, []
     found: list[Figure] = []
-    for _order, provider in _providers:
+    for provider in _providers:
         found.extend(provider(org) or [])
     return org, found

@@ -9,39 +9,34 @@ from __future__ import annotations
 
 from typing import Callable
 
-_panels: list[tuple[int, str, Callable]] = []
+from learning.web.hooks import Providers
+
+_member_panels = Providers()
+_org_panels = Providers()
 
 
 def register_member_panel(template: str, provider: Callable, order: int = 50) -> None:
     """``provider(member, viewer)`` returns the template's context, or None to show nothing."""
-    if all(existing != template for _, existing, _ in _panels):
-        _panels.append((order, template, provider))
-        _panels.sort(key=lambda panel: panel[0])
-
-
-def member_panels(member, viewer) -> list[tuple[str, dict]]:
-    shown = []
-    for _order, template, provider in _panels:
-        context = provider(member, viewer)
-        if context is not None:
-            shown.append((template, context))
-    return shown
-
-
-_org_panels: list[tuple[int, str, Callable]] = []
+    _member_panels.add((template, provider), order, key=template)
 
 
 def register_org_panel(template: str, provider: Callable, order: int = 50) -> None:
     """``provider(organisation, viewer)`` returns the template's context, or None to show nothing."""
-    if all(existing != template for _, existing, _ in _org_panels):
-        _org_panels.append((order, template, provider))
-        _org_panels.sort(key=lambda panel: panel[0])
+    _org_panels.add((template, provider), order, key=template)
 
 
-def org_panels(org, viewer) -> list[tuple[str, dict]]:
+def _shown(panels: Providers, subject, viewer) -> list[tuple[str, dict]]:
     shown = []
-    for _order, template, provider in _org_panels:
-        context = provider(org, viewer)
+    for template, provider in panels:
+        context = provider(subject, viewer)
         if context is not None:
             shown.append((template, context))
     return shown
+
+
+def member_panels(member, viewer) -> list[tuple[str, dict]]:
+    return _shown(_member_panels, member, viewer)
+
+
+def org_panels(org, viewer) -> list[tuple[str, dict]]:
+    return _shown(_org_panels, org, viewer)

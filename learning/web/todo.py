@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-_providers: list[tuple[int, Callable]] = []
+from learning.web.hooks import Providers
+
+_providers = Providers()
 
 
 @dataclass
@@ -23,13 +25,11 @@ class Todo:
 
 
 def register_todo(provider: Callable, order: int = 50) -> None:
-    if all(existing is not provider for _order, existing in _providers):
-        _providers.append((order, provider))
-        _providers.sort(key=lambda item: item[0])
+    _providers.add(provider, order)
 
 
 def todos(account) -> list[Todo]:
     found: list[Todo] = []
-    for _order, provider in _providers:
+    for provider in _providers:
         found.extend(provider(account) or [])
     return found
