@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from learning.accounts import administration, services
 from learning.accounts.models import Account
@@ -58,7 +59,7 @@ def run(actor: Account, action: str, member_ids: list[int | None]) -> Outcome:
     if None in ids:  # not an id at all (the form sends ours): nobody of theirs
         raise BulkError(NOT_YOURS)
     scope = scope_for(actor)
-    members = db.session.scalars(select(Member).where(Member.id.in_(ids))).all()
+    members = db.session.scalars(select(Member).options(joinedload(Member.organisation)).where(Member.id.in_(ids))).all()
     members = sorted((m for m in members if scope.can_member(Permission.MANAGE_MEMBERS, m)),
                      key=lambda m: (m.organisation.path, m.name, m.id))
     if len(members) != len(ids):

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from learning.db import utcnow
 from learning.evaluation.models import Ballot, BallotVote, BallotWindow
@@ -60,10 +61,6 @@ def _members(branch: Organisation, statuses) -> list[Member]:
         .order_by(Member.name, Member.id)))
 
 
-def voters(branch: Organisation) -> list[Member]:
-    return _members(branch, VOTERS)
-
-
 def candidates(branch: Organisation, voter: Member | None = None) -> list[Member]:
     """The members a ballot grades: the branch's full members, the voter excepted."""
     return [m for m in _members(branch, (MemberStatus.FULL,)) if voter is None or m.id != voter.id]
@@ -103,19 +100,22 @@ def close_now(actor, window: BallotWindow) -> None:
         window.closes_at = max(now, window.opens_at)
 
 
-def visible(account, window: BallotWindow) -> bool:
+def visible(account, window: BallotWindow, roots: list[Organisation] | None = None) -> bool:
     """Whether ``account`` sees the window: its organisation is in their scope, or some of their scope lies
-    below it (a branch secretary follows their branch in the committee's ballot)."""
+    below it (a branch secretary follows their branch in the committee's ballot).  ``roots``: the tops of
+    their scope, when the caller has them already."""
     scope = scope_for(account)
     if scope.can_org(Permission.VIEW_SCORES, window.organisation):
         return True
-    roots = db.session.scalars(scope.roots(Permission.VIEW_SCORES)).all()
+    roots = roots if roots is not None else db.session.scalars(scope.roots(Permission.VIEW_SCORES)).all()
     return any(r.path.startswith(window.organisation.path) for r in roots)
 
 
 def windows_in_scope(account) -> list[BallotWindow]:
-    found = db.session.scalars(select(BallotWindow).order_by(BallotWindow.year.desc(), BallotWindow.id.desc())).all()
-    return [w for w in found if visible(account, w)]
+    found = db.session.scalars(select(BallotWindow).options(joinedload(BallotWindow.organisation))
+                               .order_by(BallotWindow.year.desc(), BallotWindow.id.desc())).all()
+    roots = db.session.scalars(scope_for(account).roots(Permission.VIEW_SCORES)).all()
+    return [w for w in found if visible(account, w, roots)]
 
 
 def turnout(window: BallotWindow) -> list[dict]:
@@ -125,7 +125,16 @@ def turnout(window: BallotWindow) -> list[dict]:
         Organisation.active.is_(True)).order_by(Organisation.path)).all()
     cast = dict(db.session.execute(select(Ballot.branch_id, func.count()).where(Ballot.window_id == window.id)
                                    .group_by(Ballot.branch_id)).all())
-    return [{"branch": b, "voters": len(voters(b)), "voted": cast.get(b.id, 0)} for b in branches]
+    eligible: dict[int, int] = {}  # voters per branch, a group's counted with its branch: one query for all
+    for org_id, kind, parent_id, n in db.session.execute(
+            select(Organisation.id, Organisation.kind, Organisation.parent_id, func.count(Member.id))
+            .join(Member, Member.organisation_id == Organisation.id)
+            .where(in_subtree(Organisation.path, window.organisation.path), Member.active.is_(True),
+                   Member.status.in_(VOTERS))
+            .group_by(Organisation.id, Organisation.kind, Organisation.parent_id)):
+        branch_id = parent_id if kind == OrgKind.GROUP and parent_id is not None else org_id
+        eligible[branch_id] = eligible.get(branch_id, 0) + n
+    return [{"branch": b, "voters": eligible.get(b.id, 0), "voted": cast.get(b.id, 0)} for b in branches]
 
 
 # -- the member -------------------------------------------------------------------------------

@@ -36,9 +36,12 @@ def _choices(account):
             in_subtree(Organisation.path, branch.path), Member.active.is_(True), Member.status == MemberStatus.FULL,
             Member.id != (account.member_id or 0)).order_by(Member.name)).all()
     scope = scope_for(account)
+    # A branch below an organisation the account manages: in that scope, and not a top of it (a top has no
+    # managed organisation above it to nominate it through).
+    tops = set(scope.root_ids(Permission.MANAGE_ORGS))
     branches = [b for b in db.session.scalars(scope.orgs(Permission.MANAGE_ORGS).where(
         Organisation.kind == OrgKind.BRANCH, Organisation.active.is_(True)).order_by(Organisation.path).limit(500))
-        if b not in writes and honours._nominating_committee(account, b) is not None]
+        if b not in writes and b.id not in tops and b.parent_id is not None]
     return members, branches
 
 

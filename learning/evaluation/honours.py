@@ -11,6 +11,7 @@ import yaml
 from flask_babel import get_locale, lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from learning.config import PACKAGE_DIR
 from learning.db import utcnow
@@ -165,7 +166,9 @@ def decide(actor, nomination: Nomination, *, approve: bool, note: str = "") -> N
 def in_scope(account, year: int) -> list[Nomination]:
     """Nominations of the year whose nominee the account may see."""
     scope = scope_for(account)
-    rows = db.session.scalars(select(Nomination).where(Nomination.year == year).order_by(Nomination.title, Nomination.id)).all()
+    rows = db.session.scalars(select(Nomination).where(Nomination.year == year).options(
+        selectinload(Nomination.member).joinedload(Member.organisation), selectinload(Nomination.organisation),
+        selectinload(Nomination.nominated_by_org)).order_by(Nomination.title, Nomination.id)).all()
     return [n for n in rows if (n.member is not None and scope.can_member(Permission.VIEW_MEMBERS, n.member)) or
             (n.organisation is not None and scope.can_org(Permission.VIEW_MEMBERS, n.organisation))]
 

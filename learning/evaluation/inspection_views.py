@@ -10,9 +10,9 @@ from learning.evaluation import inspections, reports
 from learning.evaluation.models import DisputeState, InspectionStatus
 from learning.extensions import db
 from learning.orgs.models import Organisation
-from learning.orgs.scoping import Permission, org_or_404, scope_for
+from learning.orgs.scoping import Permission
 from learning.points import periods
-from learning.web import ConfirmForm, admin_required, id_arg
+from learning.web import ConfirmForm, admin_required, org_arg
 
 bp = Blueprint("inspection", __name__, url_prefix="/admin/evaluation/inspections")
 
@@ -28,18 +28,9 @@ def _quarter(value: str | None) -> str:
 @bp.route("/")
 @admin_required(Permission.VIEW_SCORES)
 def quarter_overview():
-    org_id = id_arg("org")
-    org = org_or_404(current_user, org_id, Permission.VIEW_SCORES) if org_id else \
-        scope_for(current_user).first_root(Permission.VIEW_SCORES)
-    if org is None:
-        abort(404)
+    org = org_arg(Permission.VIEW_SCORES)
     quarter = _quarter(request.args.get("quarter"))
-    today = periods.local_today()
-    choices, key = [], periods.quarter_key(today)
-    for _i in range(8):
-        choices.append(key)
-        year, q = int(key[:4]), int(key[-1])
-        key = f"{year - (q == 1)}Q{4 if q == 1 else q - 1}"
+    choices = [key for key in periods.recent_keys(8, all_time=False) if "Q" in key]
     lines = inspections.overview(current_user, org, quarter)
     return render_template("evaluation/inspections.html", org=org, quarter=quarter, quarters=choices, lines=lines,
                            frozen=inspections.frozen(quarter), maximum=sum(int(i["max"]) for i in inspections.checklist()),

@@ -17,6 +17,7 @@ import yaml
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from learning.config import PACKAGE_DIR
 from learning.db import utcnow
@@ -78,7 +79,7 @@ def may_read(account, branch: Organisation, inspection: Inspection | None) -> bo
 def figures(branch: Organisation, quarter_key: str, today: date) -> dict[str, float]:
     """The computed items' shares (0–1) for the branch's quarter."""
     from learning.courses.services import subtree_compliance
-    from learning.orglife.records import overview as records
+    from learning.orglife.records import overview as records, windows_of
     from learning.points.rankings import branch_ranking
 
     record = next(iter(records(branch, quarter_key, today)), None)
@@ -89,7 +90,7 @@ def figures(branch: Organisation, quarter_key: str, today: date) -> dict[str, fl
             held += len(set(line.windows) & line.held_in)
     study = subtree_compliance(branch, quarter_key)
     row = next((r for r in branch_ranking(branch, quarter_key) if r.organisation_id == branch.id), None)
-    months = [periods.month_key(date(int(quarter_key[:4]), 3 * (int(quarter_key[-1]) - 1) + m, 1)) for m in (1, 2, 3)]
+    months = windows_of(periods.parse(quarter_key), "month")
     on_time = db.session.scalar(select(func.count()).select_from(MonthlyReport).where(
         MonthlyReport.organisation_id == branch.id, MonthlyReport.month_key.in_(months),
         MonthlyReport.status == ReportStatus.SUBMITTED, MonthlyReport.late.is_(False))) or 0
@@ -250,8 +251,9 @@ class InspectionLine:
 
 def overview(account, org: Organisation, quarter_key: str) -> list[InspectionLine]:
     branches = db.session.scalars(reports.branches_under(org)).all()
-    found = {i.organisation_id: i for i in db.session.scalars(select(Inspection).where(
-        Inspection.quarter_key == quarter_key, Inspection.organisation_id.in_([b.id for b in branches])))} if branches else {}
+    found = {i.organisation_id: i for i in db.session.scalars(select(Inspection).options(selectinload(Inspection.items))
+             .where(Inspection.quarter_key == quarter_key,
+                    Inspection.organisation_id.in_(select(reports.branches_under(org).subquery().c.id))))}
     lines = []
     for branch in branches:
         inspection = found.get(branch.id)

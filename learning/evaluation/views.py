@@ -16,7 +16,7 @@ from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.points import periods
-from learning.web import ConfirmForm, admin_required, id_arg
+from learning.web import ConfirmForm, admin_required, id_arg, org_arg
 
 bp = Blueprint("evaluation", __name__, url_prefix="/admin/evaluation")
 
@@ -47,11 +47,7 @@ def _month_choices(today: date, count: int = 12) -> list[str]:
 @admin_required(Permission.VIEW_SCORES)
 def report_overview():
     today = periods.local_today()
-    org_id = id_arg("org")
-    org = org_or_404(current_user, org_id, Permission.VIEW_SCORES) if org_id else \
-        scope_for(current_user).first_root(Permission.VIEW_SCORES)
-    if org is None:
-        abort(404)
+    org = org_arg(Permission.VIEW_SCORES)
     month_key = _month_arg(today)
     lines = reports.overview(org, month_key, today)
     counts = {state: sum(1 for line in lines if line.state == state) for state in ("submitted", "late", "draft", "missing")}

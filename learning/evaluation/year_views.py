@@ -11,19 +11,15 @@ from flask_login import current_user
 from learning.audit import services as audit
 from learning.evaluation import yearly
 from learning.extensions import db
-from learning.orgs.scoping import Permission, org_or_404, scope_for
+from learning.orgs.scoping import Permission
 from learning.points import periods
-from learning.web import ConfirmForm, admin_required, bounded_int, id_arg
+from learning.web import ConfirmForm, admin_required, bounded_int, org_arg
 
 bp = Blueprint("yearly", __name__, url_prefix="/admin/evaluation/years")
 
 
 def _args():
-    org_id = id_arg("org")
-    org = org_or_404(current_user, org_id, Permission.VIEW_SCORES) if org_id else \
-        scope_for(current_user).first_root(Permission.VIEW_SCORES)
-    if org is None:
-        abort(404)
+    org = org_arg(Permission.VIEW_SCORES)
     this_year = periods.local_today().year
     year = bounded_int(request.args.get("year"), low=2000, high=this_year) if request.args.get("year") else this_year - 1
     if year is None:

@@ -14,6 +14,7 @@ import yaml
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from learning.config import PACKAGE_DIR
 from learning.evaluation import inspections, reports
@@ -67,9 +68,9 @@ def compute(org: Organisation, year: int) -> list[YearRow]:
     best = max((r.score for r in ranking), default=0) or 0
     quarters = [f"{year}Q{q}" for q in (1, 2, 3, 4)]
     per_quarter = sum(int(i["max"]) for i in inspections.checklist())
-    found = db.session.scalars(select(Inspection).where(Inspection.quarter_key.in_(quarters),
-                                                        Inspection.status == InspectionStatus.PUBLISHED,
-                                                        Inspection.organisation_id.in_([r.organisation_id for r in ranking] or [-1])))
+    found = db.session.scalars(select(Inspection).options(selectinload(Inspection.items)).where(
+        Inspection.quarter_key.in_(quarters), Inspection.status == InspectionStatus.PUBLISHED,
+        Inspection.organisation_id.in_(select(reports.branches_under(org).subquery().c.id))))
     inspected: dict[int, float] = {}
     for inspection in found:
         inspected[inspection.organisation_id] = inspected.get(inspection.organisation_id, 0) + inspections.total(inspection)

@@ -14,8 +14,8 @@ from learning.audit import services as audit
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
-from learning.orgs.scoping import Permission, org_or_404, scope_for
-from learning.web import ListPage, admin_required, id_arg, page_arg
+from learning.orgs.scoping import Permission, scope_for
+from learning.web import ListPage, admin_required, org_arg, page_arg
 from learning.points import disputes, manual, periods, queries, rankings, services
 from learning.points.appraisal import appraise, branch_service, service_year
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
@@ -88,22 +88,11 @@ def dispute(entry_id: int):
 
 
 # -- rankings and appraisal ---------------------------------------------------------------
-def _scoped_org(permission: Permission) -> Organisation:
-    """The organisation named by ?org=, or the first root of the viewer's scope."""
-    org_id = id_arg("org")
-    if org_id is not None:
-        return org_or_404(current_user, org_id, permission)
-    root = db.session.scalar(scope_for(current_user).roots(permission).order_by(Organisation.path).limit(1))
-    if root is None:
-        abort(403)
-    return root
-
-
 @bp.route("/admin/points/rankings")
 @admin_required(Permission.VIEW_SCORES)
 @reads_from_replica
 def rankings_page():
-    org = _scoped_org(Permission.VIEW_SCORES)
+    org = org_arg(Permission.VIEW_SCORES)
     period_key = _period_arg()
     status = request.args.get("status", "")
     statuses = [status] if status in {s.value for s in MemberStatus} else None
@@ -139,7 +128,7 @@ def rankings_page():
 @admin_required(Permission.VIEW_SCORES)
 @reads_from_replica
 def appraisal_page():
-    org = _scoped_org(Permission.VIEW_SCORES)
+    org = org_arg(Permission.VIEW_SCORES)
     period_key = _period_arg()
     rows = appraise(org, period_key)
     served = branch_service(org, period_key)
@@ -167,7 +156,7 @@ def appraisal_page():
 @admin_required(Permission.VIEW_SCORES)
 @reads_from_replica
 def export():
-    org = _scoped_org(Permission.VIEW_SCORES)
+    org = org_arg(Permission.VIEW_SCORES)
     period_key = _period_arg()
     fmt = request.args.get("format", "xlsx")
     if fmt == "xlsx":
@@ -190,7 +179,7 @@ def export():
 @bp.route("/admin/points/rules")
 @admin_required(Permission.MANAGE_ORGS)
 def rules_page():
-    org = _scoped_org(Permission.MANAGE_ORGS)
+    org = org_arg(Permission.MANAGE_ORGS)
     today = periods.local_today()
     rules = db.session.scalars(select(PointRule).order_by(PointRule.subject, PointRule.id)).all()
     effective = {r.id: services.effective_setting(r, org, today) for r in rules}

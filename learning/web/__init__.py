@@ -59,6 +59,16 @@ def id_arg(name: str) -> int | None:
     return value
 
 
+def org_arg(permission):
+    """The organisation named by ?org= (404 outside the viewer's scope), or the first top of their scope."""
+    from learning.orgs.scoping import org_or_404, scope_for
+
+    org_id = id_arg("org")
+    if org_id is not None:
+        return org_or_404(current_user, org_id, permission)
+    return scope_for(current_user).first_root(permission) or abort(403)
+
+
 def page_arg() -> int:
     """The ?page= of a list: 1 for anything that is not a page number."""
     return bounded_int(request.args.get("page", "1"), high=PAGE_MAX) or 1
