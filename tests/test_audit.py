@@ -85,7 +85,7 @@ def test_every_audited_action_writes_one_row(app, client, db, tree, rules):
     from learning.orgs.scoping import Permission, scope_for
 
     b1 = db.session.get(Organisation, tree["orgs"]["B1"])
-    now = datetime.now(timezone.utc)
+    now = datetime(2026, 11, 18, 2, tzinfo=timezone.utc)  # under way then; marked by hand any time after
     activity = orglife.create_activity(b1, actor=orgadmin, kind="branch_assembly", title="支部党员大会",
                                        starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
     db.session.commit()

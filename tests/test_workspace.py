@@ -21,13 +21,14 @@ def todo_counts(html: str) -> dict:
         r'id="todo-([a-z_]+)"[^>]*>\s*<a [^>]*><span class="todo-count">(\d+)</span>', html)}
 
 
-def test_the_secretary_home_leads_with_what_needs_doing(client, db, tree, rules):
+def test_the_secretary_home_leads_with_what_needs_doing(client, db, tree, rules, time_machine):
+    now = datetime(2026, 11, 18, 2, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Shanghai
+    time_machine.move_to(now, tick=False)
     member = db.session.get(Member, tree["members"]["b1_member"])
     entry = services.award("meeting_attended", member=member, source_key="m-1").entry
     disputes.open_dispute(entry, member, "我那天出差，没有参会")
     outside = db.session.get(Member, tree["members"]["b2_member"])  # B2: not the B1 secretary's
     disputes.open_dispute(services.award("meeting_attended", member=outside, source_key="m-2").entry, outside, "这条记录记错了，请核实")
-    now = datetime.now(timezone.utc)
     item = activities.create_activity(db.session.get(Organisation, tree["orgs"]["B1"]),
                                       actor=db.session.get(Account, tree["accounts"]["secretary"]), kind="theme_day",
                                       title="主题党日", starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=2, hours=2))

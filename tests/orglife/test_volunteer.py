@@ -3,7 +3,6 @@ member and branch for the year and shown on 考核评议 and the member's page; 
 Worked by hand on the small tree, on the fixed clock of conftest (18 November 2026)."""
 import io
 import json
-import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from learning.points import services as points
 from learning.points.models import LedgerEntry
 from learning.registry.services import create_connection, sign
 from tests.conftest import login
+from tests.orglife.conftest import NOW
 from tests.factories import PASSWORD
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -26,7 +26,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 def post_events(client, connection, events):
     body = json.dumps({"events": events}, ensure_ascii=False).encode()
-    stamp = str(int(time.time()))
+    stamp = str(int(NOW.timestamp()))  # the frozen clock of tests/orglife/conftest.py
     return client.post("/registry/v1/events", data=body, content_type="application/json",
                        headers={"X-Registry-Timestamp": stamp, "X-Registry-Signature": sign(connection.secret, stamp, body)})
 
