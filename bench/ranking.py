@@ -24,6 +24,7 @@ from learning.extensions import db
 from learning.orgs.models import Organisation
 from learning.points import rankings
 from learning.points.models import LedgerEntry
+from learning.points.scoring import policy
 from learning.points.services import load_rules, rule_by_code
 
 QUARTER = "2026Q3"
@@ -70,8 +71,17 @@ def rebuild_totals() -> None:
                 SELECT member_id, organisation_id, {key}, sum(points), max(id) FROM ledger_entry
                 WHERE subject = 'member' GROUP BY {group}
             """))
-        conn.execute(text("ANALYZE ledger_entry"))
-        conn.execute(text("ANALYZE point_member_total"))
+        conn.execute(text("DELETE FROM point_member_score"))
+        took_part = "CASE WHEN rule_id IN (SELECT id FROM point_rule WHERE code = ANY(:codes)) THEN points ELSE 0 END"
+        for column in ("month_key", "quarter_key", "year_key", None):
+            key = column or "'all'"
+            conn.execute(text(f"""
+                INSERT INTO point_member_score (member_id, period_key, points, last_entry_id, took_part)
+                SELECT member_id, {key}, sum(points), max(id), sum({took_part}) FROM ledger_entry
+                WHERE subject = 'member' GROUP BY member_id{f", {column}" if column else ""}
+            """), {"codes": list(policy().participation_rules)})
+        for table in ("ledger_entry", "point_member_total", "point_member_score"):
+            conn.execute(text(f"ANALYZE {table}"))
     print(f"rebuilt cached totals in {time.perf_counter() - started:.0f} s")
 
 

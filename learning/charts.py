@@ -8,6 +8,7 @@ levels) are an HTML list of bars instead: whole labels that wrap, real text, no 
 """
 from __future__ import annotations
 
+from collections import Counter
 import math
 from html import escape
 
@@ -140,12 +141,18 @@ def bar_list(labels: list[str], values: list[float], *, title: str, unit: str = 
 def histogram(values: list[int], bins: int = 10) -> tuple[list[str], list[int]]:
     """Counts of whole-number values in at most ``bins`` equal bins of a whole width, labelled by
     their lower bound (with a width of 1, each label is the value itself)."""
-    if not values:
+    return histogram_of_counts(Counter(values), bins)
+
+
+def histogram_of_counts(counts_of: dict[int, int], bins: int = 10) -> tuple[list[str], list[int]]:
+    """:func:`histogram` of values already counted ({value: how many}), e.g. by a SQL GROUP BY."""
+    present = [v for v, n in counts_of.items() if n]
+    if not present:
         return [], []
-    low, high = min(values), max(values)
+    low, high = min(present), max(present)
     width = max(math.ceil((high - low + 1) / bins), 1)
     used = (high - low) // width + 1
     counts = [0] * used
-    for v in values:
-        counts[(v - low) // width] += 1
+    for v in present:
+        counts[(v - low) // width] += counts_of[v]
     return [str(low + i * width) for i in range(used)], counts

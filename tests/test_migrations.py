@@ -75,3 +75,41 @@ def test_volunteer_hours_are_filled_from_what_was_recorded_before(empty_database
             assert [tuple(r) for r in conn.execute(read)] == recorded
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_member_scores_are_filled_from_the_ledger(empty_database_url, tmp_path):
+    """0021 rebuilds, from the ledger, exactly the member scores that awards maintain."""
+    from datetime import datetime, timezone
+
+    from learning.accounts.models import Account
+    from learning.config import PACKAGE_DIR
+    from learning.orgs.models import Member
+    from learning.points import services
+    from tests.factories import build_tree, give_points
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    read = sa.text("SELECT member_id, period_key, points, last_entry_id, took_part FROM point_member_score "
+                   "ORDER BY member_id, period_key")
+    with app.app_context():
+        upgrade()
+        tree = build_tree().ids()
+        services.load_rules(PACKAGE_DIR / "content" / "points" / "rules.yaml")
+        admin = _db.session.get(Account, tree["accounts"]["superadmin"])
+        for i, key in enumerate(("b1_member", "g1_member", "b2_member")):
+            member = _db.session.get(Member, tree["members"][key])
+            day = datetime(2026, 3 + i * 3, 5, 4, tzinfo=timezone.utc)
+            services.award("meeting_attended", member=member, source_key="m", occurred_at=day)
+            services.award("dues_paid_on_time", member=member, source_key="d", occurred_at=day)
+            give_points(member, -3 if i == 1 else 4, admin, occurred_at=day)
+        _db.session.commit()
+        with _db.engine.connect() as conn:
+            kept = [tuple(r) for r in conn.execute(read)]
+        assert len(kept) == 3 * 4 and {r[4] for r in kept} == {5}  # only the meeting is taking part
+
+        downgrade(revision="0020_honours")
+        upgrade()
+        with _db.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(read)] == kept
+        assert services.verify_totals() == []
+        _db.session.remove()
+        _db.engine.dispose()

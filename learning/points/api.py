@@ -88,21 +88,25 @@ def ranking(args):
         return problem(404, detail=_("No such organisation in your scope."))
     start = (args["page"] - 1) * args["per_page"]
     if args["kind"] == "member":
-        rows = rankings.member_ranking(org, period_key, [args["status"]] if args.get("status") else None)
+        ranking = rankings.member_ranking_page(org, period_key, [args["status"]] if args.get("status") else None,
+                                               page=args["page"], per_page=args["per_page"])
         items = [
             {"rank": r.rank, "id": r.member_id, "name": r.name, "points": r.points, "percentile": r.percentile,
              "organisation": r.organisation_name}
-            for r in rows
+            for r in ranking.rows
         ]
+        total = ranking.total
     else:
+        everyone = rankings.org_ranking(org, period_key)
         items = [
             {"rank": r.rank, "id": r.organisation_id, "name": r.name, "score": r.score, "stars": r.stars}
-            for r in rankings.org_ranking(org, period_key)
+            for r in everyone[start:start + args["per_page"]]
         ]
+        total = len(everyone)
     return {
         "period": period_key, "org": org.id, "kind": args["kind"], "closed": rankings.is_closed(period_key),
-        "tie_break": rankings.TIE_BREAK, "items": items[start:start + args["per_page"]],
-        "page": args["page"], "per_page": args["per_page"], "total": len(items),
+        "tie_break": rankings.TIE_BREAK, "items": items,
+        "page": args["page"], "per_page": args["per_page"], "total": total,
     }
 
 

@@ -168,6 +168,26 @@ class MemberTotal(db.Model):
     last_entry_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class MemberScore(db.Model):
+    """A member's score in a period over every organisation they earned it in (the sum of their
+    ``MemberTotal`` rows), kept for rankings: indexed by score so the top of a city's list is read
+    from the index instead of ranking every member.  ``took_part`` sums the points of the
+    participation rules (scoring.yaml), which say whether the member took part in the period.
+
+    Maintained with ``MemberTotal`` in the transaction of every ledger insert; ``verify_totals``
+    proves both equal a rebuild from the ledger.
+    """
+
+    __tablename__ = "point_member_score"
+    __table_args__ = (Index("ix_point_member_score_rank", "period_key", "points", "last_entry_id"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(8), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    last_entry_id: Mapped[int] = mapped_column(Integer, default=0)
+    took_part: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OrgTotal(db.Model):
     """Cached sum of an organisation's own entries per period (meetings held, elections on time)."""
 
@@ -216,6 +236,7 @@ class SnapshotMember(db.Model):
     __table_args__ = (
         UniqueConstraint("snapshot_id", "member_id"),
         Index("ix_point_snapshot_member_org", "snapshot_id", "organisation_id"),
+        Index("ix_point_snapshot_member_rank", "snapshot_id", "points", "last_entry_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

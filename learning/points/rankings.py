@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, literal, select
 
 from learning.extensions import db
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
 from learning.orgs.scoping import in_subtree
 from learning.points import periods
-from learning.points.models import LedgerEntry, MemberTotal, OrgTotal, Period, Snapshot, SnapshotMember, SnapshotOrg
+from learning.points.models import (
+    LedgerEntry, MemberScore, MemberTotal, OrgTotal, Period, Snapshot, SnapshotMember, SnapshotOrg,
+)
 from learning.points.scoring import OrgFigures, org_score, participation_rule_ids, policy, rank_with_ties, stars_for
 
 # Ties share a rank; for display they are ordered by who reached the score first (the
@@ -127,6 +129,108 @@ def member_ranking(org: Organisation, period_key: str, statuses: list[str] | Non
     ]
 
 
+@dataclass
+class RankingPage:
+    """One page of a member ranking, with what the page around it shows: how many members are
+    ranked and how many have each score (the distribution chart)."""
+
+    rows: list[MemberRow]
+    total: int
+    distribution: dict[int, int]
+
+
+def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] | None = None,
+                        *, page: int = 1, per_page: int = 20) -> RankingPage:
+    """The same rows as ``member_ranking(...)[offset:offset + per_page]`` without ranking everyone.
+
+    The page is read in score order from the indexed member scores (or the snapshot's rows), and
+    each row's rank follows from the distribution of scores: one more than the members above it.
+    Members with no entries in the period score 0 and come after those whose entries net to 0."""
+    periods.parse(period_key)
+    snapshot = snapshot_for(period_key)
+    offset = (max(page, 1) - 1) * per_page
+    if snapshot is not None:
+        scored = (
+            select(SnapshotMember.member_id, SnapshotMember.name, SnapshotMember.status, SnapshotMember.organisation_id,
+                   Organisation.name.label("org_name"), SnapshotMember.points.label("points"),
+                   SnapshotMember.last_entry_id.label("last"))
+            .join(Organisation, Organisation.id == SnapshotMember.organisation_id)
+            .where(SnapshotMember.snapshot_id == snapshot.id, in_subtree(Organisation.path, org.path))
+        )
+        if statuses:
+            scored = scored.where(SnapshotMember.status.in_(statuses))
+        unscored = None
+    else:
+        scored = (
+            select(MemberScore.member_id, Member.name, Member.status, Member.organisation_id,
+                   Organisation.name.label("org_name"), MemberScore.points.label("points"),
+                   MemberScore.last_entry_id.label("last"))
+            .join(Member, Member.id == MemberScore.member_id)
+            .join(Organisation, Organisation.id == Member.organisation_id)
+            .where(MemberScore.period_key == period_key, Member.active.is_(True), in_subtree(Organisation.path, org.path))
+        )
+        unscored = (
+            select(Member.id.label("member_id"), Member.name, Member.status, Member.organisation_id,
+                   Organisation.name.label("org_name"), literal(0).label("points"), literal(0).label("last"))
+            .join(Organisation, Organisation.id == Member.organisation_id)
+            .where(Member.active.is_(True), in_subtree(Organisation.path, org.path),
+                   ~exists().where(MemberScore.member_id == Member.id, MemberScore.period_key == period_key))
+        )
+        if statuses:
+            scored = scored.where(Member.status.in_(statuses))
+            unscored = unscored.where(Member.status.in_(statuses))
+    counted = scored.subquery()
+    distribution = {int(p): int(n) for p, n in db.session.execute(
+        select(counted.c.points, func.count()).group_by(counted.c.points))}
+    total = sum(distribution.values())
+    if unscored is not None:
+        in_scope = (select(func.count()).select_from(Member).join(Organisation, Organisation.id == Member.organisation_id)
+                    .where(Member.active.is_(True), in_subtree(Organisation.path, org.path)))
+        if statuses:
+            in_scope = in_scope.where(Member.status.in_(statuses))
+        missing = db.session.scalar(in_scope) - total
+        if missing:
+            distribution[0] = distribution.get(0, 0) + missing
+            total += missing
+
+    def ordered(query, start, count):
+        ranked = query.subquery()
+        return list(db.session.execute(
+            select(ranked).order_by(ranked.c.points.desc(), ranked.c.last == 0, ranked.c.last, ranked.c.name,
+                                    ranked.c.member_id).offset(start).limit(count)))
+
+    if unscored is None:
+        found = ordered(scored, offset, per_page) if offset < total else []
+    else:
+        # score order: scored members at 0 or above, then members with no entries (0), then scores below 0
+        ahead = sum(n for p, n in distribution.items() if p >= 0) - missing
+        found = []
+        for part, size in ((scored.where(MemberScore.points >= 0), ahead), (unscored, missing),
+                           (scored.where(MemberScore.points < 0), total - ahead - missing)):
+            if len(found) < per_page and offset < size:
+                found += ordered(part, offset, per_page - len(found))
+            offset = max(offset - size, 0)
+    above = _members_above(distribution)
+    rows = []
+    for r in found:
+        rank = above[int(r.points)] + 1
+        percent = (rank - 1) / (total - 1) if total > 1 else 0.0
+        rows.append(MemberRow(
+            member_id=r.member_id, name=r.name, status=r.status.value if hasattr(r.status, "value") else r.status,
+            organisation_id=r.organisation_id, organisation_name=r.org_name, points=int(r.points), rank=rank,
+            percentile=round((1 - percent) * 100, 1), total=total))
+    return RankingPage(rows, total, distribution)
+
+
+def _members_above(distribution: dict[int, int]) -> dict[int, int]:
+    """For each score, how many members have a higher one."""
+    above, running = {}, 0
+    for points in sorted(distribution, reverse=True):
+        above[points] = running
+        running += distribution[points]
+    return above
+
+
 def subtree_figures(root: Organisation, period_key: str) -> dict[int, OrgFigures]:
     """Rolled-up figures of every organisation in ``root``'s subtree for a live period."""
     p = policy()
@@ -153,10 +257,11 @@ def subtree_figures(root: Organisation, period_key: str) -> dict[int, OrgFigures
     for org_id, total in earned:
         if org_id in figures:
             figures[org_id].member_points = int(total)
-    took_part = participants(period_key)
+    # took part: points by a participation rule, kept with the member's score (see participants())
     active = db.session.execute(
         select(Member.organisation_id, func.count()).join(Member.organisation)
-        .where(in_root, Member.active.is_(True), Member.status.in_(appraised), Member.id.in_(took_part))
+        .join(MemberScore, (MemberScore.member_id == Member.id) & (MemberScore.period_key == period_key))
+        .where(in_root, Member.active.is_(True), Member.status.in_(appraised), MemberScore.took_part > 0)
         .group_by(Member.organisation_id)
     )
     for org_id, count in active:
@@ -229,7 +334,7 @@ def org_figures(org: Organisation, period_key: str) -> OrgFigures:
     return subtree_figures(org, period_key).get(org.id, OrgFigures())
 
 
-__all__ = ["member_ranking", "member_ranking_query", "org_ranking", "subtree_figures", "TIE_BREAK"]
+__all__ = ["member_ranking", "member_ranking_page", "member_ranking_query", "org_ranking", "subtree_figures", "TIE_BREAK"]
 
 
 def branch_ranking(org: Organisation, period_key: str) -> list[OrgRow]:

@@ -12,19 +12,17 @@ from pathlib import Path
 
 import yaml
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, case, func, literal, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from learning.db import insert_for
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation
-from learning.points import periods
+from learning.points import periods, totals
 from learning.points.models import (
     ActorKind,
     CapCounter,
     LedgerEntry,
-    MemberTotal,
-    OrgTotal,
     Period,
     PointRule,
     RuleSetting,
@@ -262,7 +260,7 @@ def award(
 
     for window_key, _cap in windows:
         _add_to_counter(rule.id, subject_key, window_key, granted)
-    _add_to_totals(entry)
+    totals.add_to_totals(entry, rule.code)
     return AwardResult(entry, True, granted, requested, entry.capped)
 
 
@@ -366,50 +364,6 @@ def _add_to_counter(rule_id: int, subject_key: str, window_key: str, points: int
         )
 
 
-def _add_to_totals(entry: LedgerEntry) -> None:
-    """Add the entry to its four cached totals (month, quarter, year, all time) in one statement."""
-    keys = (entry.month_key, entry.quarter_key, entry.year_key, periods.ALL_TIME)
-    dialect = db.engine.dialect.name
-    if entry.subject == Subject.MEMBER:
-        params = [dict(member_id=entry.member_id, organisation_id=entry.organisation_id, period_key=key,
-                       points=entry.points, last_entry_id=entry.id) for key in keys]
-        db.session.connection().execute(_member_total_upsert(dialect), params)
-    else:
-        params = [dict(organisation_id=entry.organisation_id, period_key=key, points=entry.points) for key in keys]
-        db.session.connection().execute(_org_total_upsert(dialect), params)
-
-
-@lru_cache(maxsize=4)
-def _member_total_upsert(dialect: str):
-    """Built once per dialect: building an upsert is a large share of an award's cost."""
-    stmt = insert_for(MemberTotal, dialect).values(
-        member_id=bindparam("member_id"), organisation_id=bindparam("organisation_id"),
-        period_key=bindparam("period_key"), points=bindparam("points"), last_entry_id=bindparam("last_entry_id"),
-    )
-    table = stmt.table
-    return stmt.on_conflict_do_update(
-        index_elements=["member_id", "organisation_id", "period_key"],
-        set_={
-            "points": table.c.points + stmt.excluded.points,
-            "last_entry_id": case(
-                (stmt.excluded.last_entry_id > table.c.last_entry_id, stmt.excluded.last_entry_id),
-                else_=table.c.last_entry_id,
-            ),
-        },
-    )
-
-
-@lru_cache(maxsize=4)
-def _org_total_upsert(dialect: str):
-    stmt = insert_for(OrgTotal, dialect).values(
-        organisation_id=bindparam("organisation_id"), period_key=bindparam("period_key"), points=bindparam("points"),
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=["organisation_id", "period_key"],
-        set_={"points": stmt.table.c.points + stmt.excluded.points},
-    )
-
-
 # -- corrections (manual entries: points.manual; disputes: points.disputes) -------------------
 def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
     """Cancel ``entry`` with a compensating entry (once); caps are not given back."""
@@ -444,72 +398,8 @@ def correct(entry: LedgerEntry, *, actor, reason: str) -> LedgerEntry:
             db.session.flush()
     except IntegrityError:
         raise PointsError(_l("This entry has already been corrected.")) from None
-    _add_to_totals(compensation)
+    totals.add_to_totals(compensation, entry.rule.code)
     return compensation
-
-
-# -- reading scores ---------------------------------------------------------------------------
-def member_points(member_id: int, period_key: str) -> int:
-    """A member's total for a period, from the cached totals (``verify_totals`` proves them)."""
-    periods.parse(period_key)
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(MemberTotal.points), 0)).where(
-                MemberTotal.member_id == member_id, MemberTotal.period_key == period_key
-            )
-        )
-    )
-
-
-def ledger_sum(member_id: int, period_key: str) -> int:
-    """The same figure summed straight from the ledger."""
-    span = periods.parse(period_key)
-    query = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.member_id == member_id)
-    column = {"month": LedgerEntry.month_key, "quarter": LedgerEntry.quarter_key, "year": LedgerEntry.year_key}.get(span.kind)
-    if column is not None:
-        query = query.where(column == span.key)
-    return int(db.session.scalar(query))
-
-
-def verify_totals() -> list[str]:
-    """Compare every cached total with a rebuild from the ledger; returns the differences."""
-    problems = []
-    for column, kind in ((LedgerEntry.month_key, "month"), (LedgerEntry.quarter_key, "quarter"),
-                         (LedgerEntry.year_key, "year"), (literal(periods.ALL_TIME), "all")):
-        rebuilt = {
-            (m, o, k): p
-            for m, o, k, p in db.session.execute(
-                select(LedgerEntry.member_id, LedgerEntry.organisation_id, column, func.sum(LedgerEntry.points))
-                .where(LedgerEntry.subject == Subject.MEMBER)
-                .group_by(LedgerEntry.member_id, LedgerEntry.organisation_id, column)
-            )
-        }
-        cached_query = select(MemberTotal.member_id, MemberTotal.organisation_id, MemberTotal.period_key, MemberTotal.points)
-        cached = {
-            (m, o, k): p
-            for m, o, k, p in db.session.execute(cached_query)
-            if periods.parse(k).kind == kind
-        }
-        for key in set(rebuilt) | set(cached):
-            if rebuilt.get(key, 0) != cached.get(key, 0):
-                problems.append(f"member total {key}: cached {cached.get(key, 0)}, ledger {rebuilt.get(key, 0)}")
-        org_rebuilt = {
-            (o, k): p
-            for o, k, p in db.session.execute(
-                select(LedgerEntry.organisation_id, column, func.sum(LedgerEntry.points))
-                .where(LedgerEntry.subject == Subject.ORGANISATION)
-                .group_by(LedgerEntry.organisation_id, column)
-            )
-        }
-        org_cached = {
-            (o, k): p
-            for o, k, p in db.session.execute(select(OrgTotal.organisation_id, OrgTotal.period_key, OrgTotal.points))
-            if periods.parse(k).kind == kind
-        }
-        for key in set(org_rebuilt) | set(org_cached):
-            if org_rebuilt.get(key, 0) != org_cached.get(key, 0):
-                problems.append(f"organisation total {key}: cached {org_cached.get(key, 0)}, ledger {org_rebuilt.get(key, 0)}")
-    return problems
 
 
 def caps_left_today(member: Member) -> list[tuple[PointRule, int, int]]:
@@ -527,3 +417,7 @@ def caps_left_today(member: Member) -> list[tuple[PointRule, int, int]]:
             continue
         result.append((rule, granted_today.get(rule.id, 0), setting.daily_cap))
     return result
+
+
+# Reading and proving the cached totals lives in points.totals; the ledger's callers find them here too.
+member_points, ledger_sum, verify_totals = totals.member_points, totals.ledger_sum, totals.verify_totals

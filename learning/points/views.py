@@ -98,11 +98,10 @@ def rankings_page():
     statuses = [status] if status in {s.value for s in MemberStatus} else None
     page_size = current_app.config["PAGE_SIZE"]
     page = page_arg()
-    everyone = rankings.member_ranking(org, period_key, statuses)  # one query, sliced for the page
-    members = everyone[(page - 1) * page_size: page * page_size]
-    total = len(everyone)
+    ranking = rankings.member_ranking_page(org, period_key, statuses, page=page, per_page=page_size)
+    members, total = ranking.rows, ranking.total
     children = rankings.org_ranking(org, period_key)
-    hist_labels, hist_counts = charts.histogram([r.points for r in everyone])
+    hist_labels, hist_counts = charts.histogram_of_counts(ranking.distribution)
     return render_template(
         "points/rankings.html",
         org=org,
