@@ -142,6 +142,11 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "64")) * 1024 * 1024
         # How often a campaign page refreshes its leaderboards (seconds).
         self.QUIZ_BOARD_REFRESH_SECONDS = int(_env("QUIZ_BOARD_REFRESH_SECONDS", "15"))
+        # A campaign's leaderboard is rebuilt on the first poll after a level result, and at least this
+        # often (members who move or leave change the branch figures without a level result).
+        self.QUIZ_BOARD_MAX_AGE_SECONDS = int(_env("QUIZ_BOARD_MAX_AGE_SECONDS", "300"))
+        # Shared cache for leaderboards: redis://… for every worker to share one; empty: each worker's memory.
+        self.CACHE_URL = _env("CACHE_URL", "")
 
         # The scheduler (its own process: `learning scheduler`).  LEARNING_SCHEDULE_<JOB> replaces a
         # job's cron schedule ("off" disables it), e.g. LEARNING_SCHEDULE_REMIND_BEHIND="0 10 * * *".

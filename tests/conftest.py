@@ -203,6 +203,7 @@ def _clean(request):
     with app.app_context():
         empty_database()
         limiter.reset()
+        app.extensions.pop("learning-cache", None)  # cached boards of ids the next test reuses
 
 
 def empty_database():

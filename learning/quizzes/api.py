@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from learning.api import auth_required, caller_member, member_token_required, not_a_member
 from learning.api.problems import coded_problem
 from learning.extensions import db
-from learning.quizzes import attempts, challenges, services
+from learning.quizzes import boards, attempts, challenges, services
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import ChallengeLevel
 from learning.replica import reads_from_replica
@@ -248,5 +248,5 @@ def leaderboard(args, challenge_id):
     if args["board"] == "members":
         body["members"] = challenges.member_board(challenge, limit=20, offset=(page - 1) * 20)
     else:
-        body["branches"] = challenges.branch_board(challenge, args["sort"])[(page - 1) * 20:page * 20]
+        body["branches"] = boards.branch_page(challenge, boards.current(challenge), args["sort"], page)
     return body

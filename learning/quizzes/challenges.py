@@ -312,13 +312,14 @@ def member_rank(challenge: Challenge, member: Member) -> dict | None:
             "seconds": mine.total_seconds}
 
 
-def _branches(challenge: Challenge) -> tuple[list[Organisation], dict[int, int]]:
-    """The branches of the campaign's subtree, and each organisation's branch (groups count to theirs)."""
-    orgs = db.session.scalars(select(Organisation).where(
+def _branches(challenge: Challenge) -> tuple[list, dict[int, int]]:
+    """The branches of the campaign's subtree (id, name, path), and each organisation's branch
+    (groups count to theirs)."""
+    orgs = db.session.execute(select(Organisation.id, Organisation.name, Organisation.path, Organisation.kind).where(
         in_subtree(Organisation.path, challenge.organisation.path), Organisation.active.is_(True))).all()
     branches = [o for o in orgs if o.kind is OrgKind.BRANCH]
     if not branches and challenge.organisation.kind is OrgKind.GROUP:
-        branches = [challenge.organisation]
+        branches = [o for o in orgs if o.id == challenge.organisation_id]
     branch_ids = {b.id for b in branches}
     branch_of = {}
     for org in orgs:
@@ -329,12 +330,12 @@ def _branches(challenge: Challenge) -> tuple[list[Organisation], dict[int, int]]
     return sorted(branches, key=lambda b: b.path), branch_of
 
 
-def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
-    """Per branch: participation rate, average score per member, levels passed per member."""
+def branch_figures(challenge: Challenge) -> list[dict]:
+    """Per branch, unranked: participation rate, average score per member, levels passed per member."""
     branches, branch_of = _branches(challenge)
     members = dict(db.session.execute(
-        select(Member.organisation_id, func.count()).where(Member.active.is_(True),
-                                                           Member.organisation_id.in_(list(branch_of) or [-1]))
+        select(Member.organisation_id, func.count()).join(Organisation, Organisation.id == Member.organisation_id)
+        .where(Member.active.is_(True), in_subtree(Organisation.path, challenge.organisation.path))
         .group_by(Member.organisation_id)).all())
     played = db.session.execute(
         select(Member.organisation_id, func.count(), func.sum(ChallengeStanding.total_score),
@@ -344,7 +345,8 @@ def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
         .group_by(Member.organisation_id)).all()
     figures = {b.id: {"members": 0, "players": 0, "score": 0.0, "levels": 0} for b in branches}
     for org_id, count in members.items():
-        figures[branch_of[org_id]]["members"] += count
+        if org_id in branch_of:
+            figures[branch_of[org_id]]["members"] += count
     for org_id, players, score, levels in played:
         if org_id in branch_of:
             f = figures[branch_of[org_id]]
@@ -359,11 +361,21 @@ def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
                      "participation": round(f["players"] / n, 4) if n else 0.0,
                      "average_score": round(f["score"] / n, 2) if n else 0.0,
                      "levels_per_member": round(f["levels"] / n, 2) if n else 0.0})
-    key = {"participation": "participation", "score": "average_score"}.get(sort, "levels_per_member")
-    rows.sort(key=lambda r: (-r[key], -r["participation"], -r["average_score"], r["name"]))
-    for i, row in enumerate(rows, start=1):
-        row["rank"] = i
     return rows
+
+
+def rank_branches(rows: list[dict], sort: str = "levels") -> list[dict]:
+    """Copies of ``rows`` ordered by ``sort`` (levels per member, participation or average score),
+    each with its rank."""
+    key = {"participation": "participation", "score": "average_score"}.get(sort, "levels_per_member")
+    ordered = sorted(rows, key=lambda r: (-r[key], -r["participation"], -r["average_score"], r["name"]))
+    return [dict(row, rank=i) for i, row in enumerate(ordered, start=1)]
+
+
+def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
+    """Every branch of the campaign ranked by ``sort`` (the organisers' page; members read the
+    cached pages of quizzes.boards)."""
+    return rank_branches(branch_figures(challenge), sort)
 
 
 # -- for the organisers -----------------------------------------------------------------------

@@ -155,6 +155,9 @@ class Challenge(db.Model):
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus), default=ChallengeStatus.DRAFT)
     attempts_per_day: Mapped[int] = mapped_column(Integer, default=3)
     bank_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # Bumped with every level result, in its transaction: the leaderboards cached for an older
+    # version are stale (quizzes.boards).
+    board_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

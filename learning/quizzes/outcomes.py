@@ -6,7 +6,7 @@ key, so even a second call could not award twice.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from learning.courses import services as courses
 from learning.courses.models import Course
@@ -16,6 +16,7 @@ from learning.points import services as points
 from learning.quizzes.models import (
     Attempt,
     AttemptStatus,
+    Challenge,
     ChallengeLevel,
     ChallengeStanding,
     LevelResult,
@@ -102,3 +103,8 @@ def refresh_standing(standing: ChallengeStanding, moment) -> None:
         standing.levels_passed, standing.total_score, standing.total_seconds = line
         standing.reached_at = moment
     db.session.flush()
+    # the cached leaderboards (quizzes.boards) are stale from this commit on; updated_at is the
+    # campaign's edit time and stays
+    db.session.execute(update(Challenge).where(Challenge.id == standing.challenge_id)
+                       .values(board_version=Challenge.board_version + 1, updated_at=Challenge.updated_at)
+                       .execution_options(synchronize_session=False))

@@ -2,13 +2,13 @@
 a countdown kept by the server), the review, and challenge campaigns with live leaderboards."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from learning.extensions import db
 from learning.orgs.models import Member
-from learning.quizzes import attempts, challenges, services
+from learning.quizzes import attempts, boards, challenges, services
 from learning.quizzes.api import quiz_problem
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import AttemptStatus, ChallengeLevel, ChallengeStatus, QuestionKind
@@ -170,17 +170,35 @@ def challenge_page(challenge_id: int):
     attempts.expire_mine(member)
     db.session.commit()
     used = challenges.attempts_today(member, challenge)
+    board = _board(challenge, boards.current(challenge), member)
     return render_template("quizzes/challenge.html", challenge=challenge, states=challenges.level_states(member, challenge),
                            is_open=challenges.is_open(challenge), left=max(0, challenge.attempts_per_day - used),
-                           members=challenges.member_board(challenge, limit=20),
-                           branches=challenges.branch_board(challenge), me=challenges.member_rank(challenge, member))
+                           me=challenges.member_rank(challenge, member), **board)
+
+
+def _board(challenge, meta: dict, member) -> dict:
+    """The first 20 members and branches, and the member's own branch below them when it is not
+    among the first (``mine``)."""
+    branches = boards.branch_page(challenge, meta)
+    mine = boards.branch_of(challenge, meta, member)
+    if mine is not None and all(b["organisation_id"] != mine["organisation_id"] for b in branches):
+        branches = branches + [dict(mine, mine=True)]
+    return {"members": meta["members"], "branches": branches, "branch_count": meta["branches"]}
 
 
 @bp.route("/challenges/<int:challenge_id>/board.json")
 @login_required
 @reads_from_replica
 def board_json(challenge_id: int):
-    """What the campaign page polls to keep its leaderboards live."""
+    """What the campaign page polls to keep its leaderboards live: shared, cached builds (quizzes.boards);
+    a poll between two level results is answered 304 Not Modified."""
     member, challenge = _challenge_for_member(challenge_id)
-    return jsonify(members=challenges.member_board(challenge, limit=20), branches=challenges.branch_board(challenge),
-                   me=challenges.member_rank(challenge, member))
+    meta = boards.current(challenge)
+    tag = boards.etag(challenge, meta, member)
+    if tag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = jsonify(me=challenges.member_rank(challenge, member), **_board(challenge, meta, member))
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -81,6 +81,7 @@
       body.textContent = "";
       rows.forEach(function (row) {
         var tr = document.createElement("tr");
+        if (row.mine) tr.className = "mine";
         columns.forEach(function (c) { tr.appendChild(cell(c[0](row), c[1])); });
         body.appendChild(tr);
       });

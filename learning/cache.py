@@ -1,0 +1,94 @@
+"""A small shared cache for figures many people look at and few change (campaign leaderboards).
+
+With ``LEARNING_CACHE_URL`` (``redis://…``) every worker shares one Redis; without it each worker
+keeps its own copy in memory.  Values are JSON.  ``claim`` is a short lock (SET NX with an
+expiry) so that, when a figure goes stale, one worker rebuilds it while the others serve the last
+one instead of all rebuilding at once.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from flask import current_app
+
+
+class MemoryCache:
+    """One worker's cache: a dict with expiry times."""
+
+    def __init__(self, max_items: int = 100_000):
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._max = max_items
+
+    def get(self, key: str) -> Any:
+        found = self._items.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        return [self.get(k) for k in keys]
+
+    def set_many(self, values: dict[str, Any], ttl: int) -> None:
+        expires = time.monotonic() + ttl
+        with self._lock:
+            if len(self._items) + len(values) > self._max:
+                now = time.monotonic()
+                self._items = {k: v for k, v in self._items.items() if v[0] >= now}
+                if len(self._items) + len(values) > self._max:
+                    self._items.clear()
+            for key, value in values.items():
+                # a copy through JSON, as Redis would give: no caller can change what others read
+                self._items[key] = (expires, json.loads(json.dumps(value)))
+
+    def claim(self, key: str, ttl: int) -> bool:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] >= time.monotonic():
+                return False
+            self._items[key] = (time.monotonic() + ttl, True)
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class RedisCache:
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def get(self, key: str) -> Any:
+        raw = self._redis.get(key)
+        return None if raw is None else json.loads(raw)
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        return [None if raw is None else json.loads(raw) for raw in self._redis.mget(keys)] if keys else []
+
+    def set_many(self, values: dict[str, Any], ttl: int) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for key, value in values.items():
+            pipe.set(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")), ex=ttl)
+        pipe.execute()
+
+    def claim(self, key: str, ttl: int) -> bool:
+        return bool(self._redis.set(key, b"1", nx=True, ex=ttl))
+
+    def release(self, key: str) -> None:
+        self._redis.delete(key)
+
+
+def cache() -> MemoryCache | RedisCache:
+    """The app's cache (made on first use)."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("learning-cache")
+    if found is None:
+        url = app.config.get("CACHE_URL") or ""
+        found = RedisCache(url) if url.startswith(("redis://", "rediss://", "unix://")) else MemoryCache()
+        app.extensions["learning-cache"] = found
+    return found
