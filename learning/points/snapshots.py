@@ -33,7 +33,20 @@ def _period_column(span: periods.PeriodSpan):
 
 
 def ledger_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
-    """SHA-256 over the period's ledger rows in id order: (checksum, row count, max id)."""
+    """SHA-256 over the period's ledger rows in id order: (checksum, row count, max id).
+
+    Each row is hashed as ``id|subject_key|organisation_id|rule_id|source_key|points`` and a
+    newline.  On PostgreSQL the database writes those lines (COPY) and only the digest is computed
+    here; rows are not turned into Python objects."""
+    if db.engine.dialect.name == "postgresql":
+        found = _copied_checksum(span)
+        if found is not None:
+            return found
+    return _read_checksum(span)
+
+
+def _read_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
+    """:func:`ledger_checksum` over rows read into Python (SQLite, and rows COPY would quote)."""
     digest = hashlib.sha256()
     count = max_id = 0
     rows = db.session.execute(
@@ -46,6 +59,45 @@ def ledger_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
         digest.update(f"{row.id}|{row.subject_key}|{row.organisation_id}|{row.rule_id}|{row.source_key}|{row.points}\n".encode())
         count += 1
         max_id = row.id
+    return digest.hexdigest(), count, max_id
+
+
+def _copied_checksum(span: periods.PeriodSpan) -> tuple[str, int, int] | None:
+    """:func:`ledger_checksum` from COPY … TO STDOUT in the session's transaction, or None when a
+    row holds a character COPY would quote (a control character or a line break in a key)."""
+    column = _period_column(span).key
+    # one text column in CSV with \x02 as delimiter and \x01 as quote: a line comes out exactly as
+    # written unless it holds \x01, \x02, \r or \n, which CSV would quote (seen as a \x01: fall back)
+    statement = (
+        "COPY (SELECT id::text || '|' || subject_key || '|' || organisation_id::text || '|' || rule_id::text"
+        " || '|' || source_key || '|' || points::text FROM ledger_entry"
+        f" WHERE {column} = %s ORDER BY id) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+    )
+    digest = hashlib.sha256()
+    count, tail, pending, size = 0, b"", [], 0
+    raw = db.session.connection().connection.driver_connection
+
+    def flush() -> bool:
+        nonlocal count, tail, size
+        data = b"".join(pending)
+        pending.clear()
+        size = 0
+        if b"\x01" in data:
+            return False
+        digest.update(data)
+        count += data.count(b"\n")
+        tail = (tail + data)[-2048:]  # holds the whole last line (a key is at most 200 characters)
+        return True
+
+    with raw.cursor() as cursor, cursor.copy(statement, (span.key,)) as copy:
+        for block in copy:  # a row at a time: hashed a megabyte at a time
+            pending.append(block)
+            size += len(block)
+            if size >= 1 << 20 and not flush():
+                return None
+    if not flush():
+        return None
+    max_id = int(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1].split(b"|", 1)[0]) if count else 0
     return digest.hexdigest(), count, max_id
 
 

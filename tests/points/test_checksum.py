@@ -1,0 +1,48 @@
+"""The period checksum: the same digest whether PostgreSQL writes the lines (COPY) or Python reads
+the rows, for keys with every character COPY treats specially, and a fallback where CSV would quote."""
+import hashlib
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from learning.orgs.models import Member
+from learning.points import periods, services
+from learning.points.models import LedgerEntry
+from learning.points.snapshots import _copied_checksum, _read_checksum, ledger_checksum
+
+KEYS = ["plain", "with|bar", "back\\slash", 'quote"d', "comma,semi;", "中文·键", "tab\there", "apos'", "E'\\x02'"]
+
+
+def expected(db, span):
+    rows = db.session.execute(sa.select(LedgerEntry).where(LedgerEntry.quarter_key == span.key)
+                              .order_by(LedgerEntry.id)).scalars().all()
+    lines = "".join(f"{e.id}|{e.subject_key}|{e.organisation_id}|{e.rule_id}|{e.source_key}|{e.points}\n" for e in rows)
+    return hashlib.sha256(lines.encode()).hexdigest(), len(rows), rows[-1].id
+
+
+def test_the_checksum_is_the_digest_of_the_rows_as_written(db, tree, rules):
+    member = db.session.get(Member, tree["members"]["b1_member"])
+    day = datetime(2026, 8, 3, 4, tzinfo=timezone.utc)
+    for key in KEYS:
+        services.award("meeting_attended", member=member, source_key=key, occurred_at=day)
+    services.award("dues_paid_on_time", member=member, source_key="x", occurred_at=day)
+    db.session.commit()
+    span = periods.parse("2026Q3")
+    want = expected(db, span)
+    assert want[1] == len(KEYS) + 1
+    assert ledger_checksum(span) == want == _read_checksum(span)
+    if db.engine.dialect.name == "postgresql":
+        assert _copied_checksum(span) == want  # written by the database, not read back
+    assert ledger_checksum(periods.parse("2026Q2")) == (hashlib.sha256(b"").hexdigest(), 0, 0)
+
+
+def test_a_key_that_copy_would_quote_falls_back_to_reading_the_rows(db, tree, rules):
+    member = db.session.get(Member, tree["members"]["b1_member"])
+    day = datetime(2026, 8, 3, 4, tzinfo=timezone.utc)
+    for key in ("a\nline", "ctl\x01one", "ctl\x02two", "cr\rx"):
+        services.award("meeting_attended", member=member, source_key=key, occurred_at=day)
+    db.session.commit()
+    span = periods.parse("2026Q3")
+    assert ledger_checksum(span) == expected(db, span) == _read_checksum(span)
+    if db.engine.dialect.name == "postgresql":
+        assert _copied_checksum(span) is None
