@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 
-from learning.courses import reminders, services
+from learning.courses import compliance, reminders
 from learning.orgs.models import Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.points import periods
@@ -28,10 +28,10 @@ def hours_todos(account) -> list[Todo]:
 
 def hours_figures(org: Organisation) -> list[Figure]:
     period_key = periods.current_quarter()
-    report = services.subtree_compliance(org, period_key)
-    if not report.lines:
+    report = compliance.summary(org, period_key)
+    if not report.members:
         return []
-    on_track, total = report.compliant_count, len(report.lines)
+    on_track, total = report.on_track, report.members
     return [Figure("hours_on_track", _("On track with study hours"), f"{round(100 * on_track / total)}%",
                    link=url_for("courses.compliance", org=org.id, period=period_key),
                    note=_("%(n)d of %(total)d members in %(period)s", n=on_track, total=total,

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import joinedload
 
+from learning.courses import compliance as study_report
 from learning.courses.services import compliance
 from learning.extensions import db
 from learning.notifications import services as notifications
-from learning.orgs.models import Member
+from learning.orgs.models import Member, Organisation
 from learning.points import periods
 
 TWO_THIRDS = "two_thirds"
@@ -56,36 +57,67 @@ class ReminderReport:
 
 
 def remind_behind(today: date | None = None) -> ReminderReport:
-    """Notify everyone behind on hours for each reminder due today; commits per batch."""
+    """Notify everyone behind on hours for each reminder due today.  On PostgreSQL the database
+    picks and inserts the reminders (INSERT … SELECT over the 学时 report, one statement per top
+    organisation); elsewhere members are read in batches of ``BATCH``, committing per batch."""
     today = today or periods.local_today()
     report = ReminderReport(today)
     for period_key, stage in due_stages(today):
         report.due.append(f"{period_key}:{stage}")
-        kind = "quarter" if "Q" in period_key else "year"
         key = f"hours:{period_key}:{stage}"
-        ends_on = periods.parse(period_key).ends_on.isoformat()
-        last_id = 0
-        while True:
-            members = db.session.scalars(
-                select(Member).options(joinedload(Member.organisation))
-                .where(Member.active.is_(True), Member.id > last_id).order_by(Member.id).limit(BATCH)
-            ).all()
-            if not members:
-                break
-            last_id = members[-1].id
-            behind = {
-                line.member.id: {"period_key": period_key, "stage": stage, "ends_on": ends_on,
-                                 "behind_required": format(line.behind_required.normalize(), "f"),
-                                 "behind_elective": format(line.behind_elective.normalize(), "f")}
-                for line in compliance(list(members), period_key).behind
-                if line.quota.period_kind == kind
-            }
-            report.behind += len(behind)
-            report.notified += len(notifications.notify(notifications.HOURS_BEHIND, key, behind))
-            db.session.commit()
-            db.session.expunge_all()
+        if db.engine.dialect.name == "postgresql":
+            for root in db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))
+                                           .order_by(Organisation.id)).all():
+                behind = _behind_select(root, period_key, stage)
+                report.behind += db.session.scalar(select(func.count()).select_from(behind.subquery()))
+                report.notified += notifications.notify_selected(notifications.HOURS_BEHIND, key, behind)
+                db.session.commit()
+        else:
+            for behind in behind_batches(period_key, stage):
+                report.behind += len(behind)
+                report.notified += len(notifications.notify(notifications.HOURS_BEHIND, key, behind))
+                db.session.commit()
+                db.session.expunge_all()
         report.emailed += notifications.email_unsent(key)
     return report
+
+
+def _kind(period_key: str) -> str:
+    return "quarter" if "Q" in period_key else "year"
+
+
+def behind_batches(period_key: str, stage: str):
+    """{member id: reminder parameters} of the members behind, ``BATCH`` members read at a time."""
+    ends_on = periods.parse(period_key).ends_on.isoformat()
+    last_id = 0
+    while True:
+        members = db.session.scalars(
+            select(Member).options(joinedload(Member.organisation))
+            .where(Member.active.is_(True), Member.id > last_id).order_by(Member.id).limit(BATCH)
+        ).all()
+        if not members:
+            return
+        last_id = members[-1].id
+        yield {
+            line.member.id: {"period_key": period_key, "stage": stage, "ends_on": ends_on,
+                             "behind_required": format(line.behind_required.normalize(), "f"),
+                             "behind_elective": format(line.behind_elective.normalize(), "f")}
+            for line in compliance(list(members), period_key).behind
+            if line.quota.period_kind == _kind(period_key)
+        }
+
+
+def _behind_select(root: Organisation, period_key: str, stage: str):
+    """(member_id, params) of the members below ``root`` behind in ``period_key`` whose quota is
+    of its kind, with the parameters :func:`behind_batches` gives (PostgreSQL: trim_scale writes a
+    number as Decimal.normalize() does)."""
+    lines = study_report.lines_query(root, period_key, behind_only=True).subquery()
+    ends_on = periods.parse(period_key).ends_on.isoformat()
+    params = func.json_build_object(
+        "period_key", literal(period_key), "stage", literal(stage), "ends_on", literal(ends_on),
+        "behind_required", cast(func.trim_scale(lines.c.behind_required), String),
+        "behind_elective", cast(func.trim_scale(lines.c.behind_elective), String))
+    return select(lines.c.member_id, params.label("params")).where(lines.c.quota_kind == _kind(period_key))
 
 
 # Above this many members a home page does not count who is behind (the 学时 page does, paged).

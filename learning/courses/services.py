@@ -362,39 +362,3 @@ def compliance_by_branch(organisation: Organisation, report: Compliance) -> list
 def child_orgs(organisation: Organisation) -> list[Organisation]:
     return list(db.session.scalars(select(Organisation).where(Organisation.parent_id == organisation.id,
                                                                Organisation.active.is_(True)).order_by(Organisation.name)))
-
-
-def compliance_xlsx(organisation: Organisation, report: Compliance) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from learning import labels
-    from learning.spreadsheet import safe, safe_row
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "学时"
-    sheet.append([safe(f"{organisation.name} · {report.period_key} 学时完成情况")])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(["党员编号", "姓名", "所在组织", "人员类别", "必修学时", "必修要求", "选修学时", "选修要求", "是否达标", "尚差必修", "尚差选修"])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    yearly = "Q" not in report.period_key
-    for line in report.lines:
-        need_required, need_elective = line.need_required, line.need_elective
-        sheet.append(safe_row([
-            line.member.external_id or "", line.member.name, line.member.organisation.name,
-            labels.member_status(line.member.status), float(line.hours.required), float(need_required),
-            float(line.hours.elective), float(need_elective), "达标" if line.compliant else "未达标",
-            float(line.behind_required), float(line.behind_elective),
-        ]))
-    sheet.append([])
-    sheet.append(["合计", f"{len(report.lines)} 人", f"达标 {report.compliant_count} 人", f"达标率 {report.rate:.0%}",
-                  "年度" if yearly else "季度"])
-    for column, width in zip("ABCDEFGHIJK", (14, 12, 22, 12, 10, 10, 10, 10, 10, 10, 10)):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

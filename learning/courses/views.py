@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from learning import charts
-from learning.courses import services, study
+from learning.courses import compliance as study_report, services, study
 from learning.courses.api import study_problem
 from learning.courses.content import media_folder
 from learning.courses.forms import QuotaForm
@@ -195,17 +195,19 @@ def compliance():
             db.session.commit()
             flash(_("The quota for %(org)s and everything below it is saved.", org=org.name), "success")
             return redirect(url_for("courses.compliance", org=org.id, period=period_key))
-    report = services.subtree_compliance(org, period_key)
-    counts = services.course_completion_counts([line.member.id for line in report.lines], period_key)
+    report = study_report.summary(org, period_key)  # counts in SQL; only the page's lines are read
+    counts = study_report.course_counts(org, period_key)
     titles = dict(db.session.execute(select(Course.id, Course.title).where(Course.id.in_(counts))).all()) if counts else {}
     course_chart = charts.bar_list([titles[c] for c in counts], list(counts.values()),
                                    title=_("Members who completed each course"), unit=pgettext("unit", "members")) if counts else None
-    branches = services.compliance_by_branch(org, report)
+    branches = report.branches
     branch_chart = charts.bar_list([b["name"] for b in branches], [round(b["rate"] * 100) for b in branches],
                                    title=_("Share of members on track, by branch, in percent"), unit="%",
                                    maximum=100) if len(branches) > 1 else None
     show = "behind" if request.args.get("show") == "behind" else "all"
-    listed = ListPage(report.behind if show == "behind" else report.lines, page_arg(), current_app.config["PAGE_SIZE"])
+    size = current_app.config["PAGE_SIZE"]
+    listed = ListPage.counted(report.behind if show == "behind" else report.members, page_arg(), size,
+                              lambda n: study_report.page(org, period_key, behind_only=show == "behind", number=n, size=size))
     return render_template("courses/compliance.html", org=org, period_key=period_key, report=report,
                            listed=listed, show=show,
                            quota=quota, quota_form=quota_form if may_set_quota else None,
@@ -217,17 +219,12 @@ def compliance():
 @admin_required(Permission.VIEW_MEMBERS)
 @reads_from_replica
 def compliance_xlsx():
-    from flask import Response
-
     org, period_key = _compliance_args()
-    data = services.compliance_xlsx(org, services.subtree_compliance(org, period_key))
+    book = study_report.workbook(org, period_key)
     audit.record("data.exported", actor=current_user, target=f"study-hours:{period_key}", organisation_id=org.id,
-           detail={"format": "xlsx"})
+                 detail={"format": "xlsx"})
     db.session.commit()
-    filename = f"compliance-{org.id}-{period_key}.xlsx"
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
+    return book.response(f"compliance-{org.id}-{period_key}.xlsx")
 
 
 @bp.route("/admin/study/remind", methods=["POST"])

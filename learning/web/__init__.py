@@ -78,14 +78,20 @@ class ListPage:
     """One page of an already computed list, with the attributes of Flask-SQLAlchemy's pagination
     (the ``pager`` macro takes either)."""
 
-    def __init__(self, items: list, page: int, per_page: int):
-        self.total = len(items)
+    def __init__(self, items: list, page: int, per_page: int, *, total: int | None = None, fetch=None):
+        """``items``: the whole list; or with ``total`` and ``fetch`` (page number → that page's
+        items), only the page asked for is read, after the number is brought into range."""
+        self.total = len(items) if total is None else total
         self.per_page = per_page
         self.pages = max((self.total + per_page - 1) // per_page, 1)
         self.page = min(max(page, 1), self.pages)
-        self.items = items[(self.page - 1) * per_page: self.page * per_page]
+        self.items = fetch(self.page) if fetch is not None else items[(self.page - 1) * per_page: self.page * per_page]
         self.has_prev, self.has_next = self.page > 1, self.page < self.pages
         self.prev_num, self.next_num = self.page - 1, self.page + 1
+
+    @classmethod
+    def counted(cls, total: int, page: int, per_page: int, fetch) -> "ListPage":
+        return cls([], page, per_page, total=total, fetch=fetch)
 
 
 class ConfirmForm(FlaskForm):
