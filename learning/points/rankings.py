@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import case, exists, func, literal, select
 
 from learning.extensions import db
 from learning.orgs.models import Member, MemberStatus, Organisation, OrgKind
@@ -242,31 +242,26 @@ def subtree_figures(root: Organisation, period_key: str) -> dict[int, OrgFigures
     figures = {o.id: OrgFigures(branch_count=1 if o.kind == OrgKind.BRANCH else 0) for o in orgs}
     in_root = in_subtree(Organisation.path, root.path)
 
-    member_counts = db.session.execute(
-        select(Member.organisation_id, func.count()).join(Member.organisation)
+    # appraised members, and of them those who took part (points by a participation rule, kept with
+    # the member's score; see participants()), per organisation in one pass over the members
+    took_part = func.sum(case((MemberScore.took_part > 0, 1), else_=0))
+    for org_id, count, active in db.session.execute(
+        select(Member.organisation_id, func.count(), took_part).join(Member.organisation)
+        .outerjoin(MemberScore, (MemberScore.member_id == Member.id) & (MemberScore.period_key == period_key))
         .where(in_root, Member.active.is_(True), Member.status.in_(appraised)).group_by(Member.organisation_id)
-    )
-    for org_id, count in member_counts:
+    ):
         if org_id in figures:
             figures[org_id].member_count = count
+            figures[org_id].active_members = int(active or 0)
     earned = db.session.execute(
         select(MemberTotal.organisation_id, func.sum(MemberTotal.points))
-        .join(Organisation, Organisation.id == MemberTotal.organisation_id)
-        .where(in_root, MemberTotal.period_key == period_key).group_by(MemberTotal.organisation_id)
+        .where(MemberTotal.period_key == period_key,
+               MemberTotal.organisation_id.in_(select(Organisation.id).where(in_root)))
+        .group_by(MemberTotal.organisation_id)
     )
     for org_id, total in earned:
         if org_id in figures:
             figures[org_id].member_points = int(total)
-    # took part: points by a participation rule, kept with the member's score (see participants())
-    active = db.session.execute(
-        select(Member.organisation_id, func.count()).join(Member.organisation)
-        .join(MemberScore, (MemberScore.member_id == Member.id) & (MemberScore.period_key == period_key))
-        .where(in_root, Member.active.is_(True), Member.status.in_(appraised), MemberScore.took_part > 0)
-        .group_by(Member.organisation_id)
-    )
-    for org_id, count in active:
-        if org_id in figures:
-            figures[org_id].active_members = count
     own = db.session.execute(
         select(OrgTotal.organisation_id, OrgTotal.points)
         .join(Organisation, Organisation.id == OrgTotal.organisation_id)
