@@ -92,3 +92,32 @@ def cache() -> MemoryCache | RedisCache:
         found = RedisCache(url) if url.startswith(("redis://", "rediss://", "unix://")) else MemoryCache()
         app.extensions["learning-cache"] = found
     return found
+
+
+def shared(key: str, compute, *, fresh_for: float = 0.0, wait: float = 30.0):
+    """``compute()`` — unless the same ``key`` is being computed right now: then its result, when it
+    is done (request coalescing: when many people open the same heavy page at once, one computes and
+    the others wait for that result instead of all computing the same thing).  A result is never
+    older than the wait for it, plus ``fresh_for`` seconds if the caller allows that.  The value
+    must be JSON."""
+    store = cache()
+    asked = time.time()
+    found = store.get(key)
+    if found is not None and asked - found["at"] <= fresh_for:
+        return found["value"]
+    lock = f"{key}:computing"
+    claimed = store.claim(lock, int(wait) + 1)
+    while not claimed and time.time() < asked + wait:
+        time.sleep(0.02)
+        found = store.get(key)
+        if found is not None and found["done"] >= asked:  # computed while this request waited
+            return found["value"]
+        claimed = store.claim(lock, int(wait) + 1)
+    try:
+        started = time.time()
+        value = compute()
+        store.set_many({key: {"at": started, "done": time.time(), "value": value}}, int(fresh_for) + 60)
+        return value
+    finally:
+        if claimed:
+            store.release(lock)

@@ -98,9 +98,9 @@ def rankings_page():
     statuses = [status] if status in {s.value for s in MemberStatus} else None
     page_size = current_app.config["PAGE_SIZE"]
     page = page_arg()
-    ranking = rankings.member_ranking_page(org, period_key, statuses, page=page, per_page=page_size)
+    counts, children = rankings.page_figures(org, period_key, statuses)
+    ranking = rankings.member_ranking_page(org, period_key, statuses, page=page, per_page=page_size, counts=counts)
     members, total = ranking.rows, ranking.total
-    children = rankings.org_ranking(org, period_key)
     hist_labels, hist_counts = charts.histogram_of_counts(ranking.distribution)
     return render_template(
         "points/rankings.html",

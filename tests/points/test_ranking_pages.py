@@ -76,6 +76,9 @@ def test_every_page_equals_the_same_slice_of_the_whole_ranking(db, city, key):
                     assert got.rows == expected, (org_key, statuses, per_page, page)
                     assert got.total == len(whole)
                     assert got.distribution == dict(Counter(r.points for r in whole))
+            counts, children = rankings.page_figures(org, key, statuses)  # what the page shares
+            assert (counts.distribution, counts.total) == (dict(Counter(r.points for r in whole)), len(whole))
+            assert children == rankings.org_ranking(org, key)
     points = [r.points for r in _whole(city["C"], key, None)]
     assert max(points) > 0 and min(points) < 0 and points.count(0) > 2  # every segment is exercised
 
