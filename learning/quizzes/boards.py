@@ -86,5 +86,8 @@ def branch_of(challenge: Challenge, meta: dict, member: Member) -> dict | None:
 
 
 def etag(challenge: Challenge, meta: dict, member: Member) -> str:
-    """Changes with the build served, the current standings (the member's own rank) and the member."""
-    return f"b{challenge.id}.{challenge.board_version}.{meta['built']}.{member.id}"
+    """Changes with the standings (the board and the member's own rank), with each period of
+    ``QUIZ_BOARD_MAX_AGE_SECONDS`` (builds renewed for members who moved) and with the member; the
+    same in every worker, whose builds of one version hold the same rows."""
+    epoch = int(_now() // current_app.config["QUIZ_BOARD_MAX_AGE_SECONDS"])
+    return f"b{challenge.id}.{challenge.board_version}.{epoch}.{member.id}"
