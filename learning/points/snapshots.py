@@ -11,15 +11,16 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orgs.models import Member, Organisation, OrgKind
 from learning.points import periods
 from learning.points.models import LedgerEntry, Period, Snapshot, SnapshotMember, SnapshotOrg, Subject
-from learning.points.scoring import OrgFigures, org_score, policy, stars_for
+from learning.points.scoring import OrgFigures, org_score, participation_rule_ids, policy, stars_for
 from learning.points.services import PointsError, ensure_period
-from learning.points.rankings import participants, roll_up
+from learning.points.rankings import roll_up
 
 
 @dataclass
@@ -36,17 +37,37 @@ def ledger_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
     """SHA-256 over the period's ledger rows in id order: (checksum, row count, max id).
 
     Each row is hashed as ``id|subject_key|organisation_id|rule_id|source_key|points`` and a
-    newline.  On PostgreSQL the database writes those lines (COPY) and only the digest is computed
-    here; rows are not turned into Python objects."""
+    newline.  On PostgreSQL the database writes those lines and joins them into pieces of
+    ``CHUNK`` rows (string_agg in id order); only the digest is computed here, over the pieces in
+    order, which is the digest of the whole text.  Elsewhere the rows are read one by one."""
     if db.engine.dialect.name == "postgresql":
-        found = _copied_checksum(span)
-        if found is not None:
-            return found
+        return _joined_checksum(span)
     return _read_checksum(span)
 
 
+CHUNK = 20_000
+
+
+def _joined_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
+    column = _period_column(span)
+    line = func.concat_ws("|", LedgerEntry.id, LedgerEntry.subject_key, LedgerEntry.organisation_id, LedgerEntry.rule_id,
+                          LedgerEntry.source_key, LedgerEntry.points).op("||")(literal("\n"))
+    rows = select(LedgerEntry.id.label("id"), line.label("line")).where(column == span.key).subquery()
+    piece = (rows.c.id // CHUNK).label("piece")
+    query = (select(piece, func.string_agg(rows.c.line, aggregate_order_by(literal(""), rows.c.id)),
+                    func.count(), func.max(rows.c.id))
+             .group_by(piece).order_by(piece).execution_options(yield_per=20))
+    digest = hashlib.sha256()
+    count = max_id = 0
+    for _piece, text, n, top in db.session.execute(query):
+        digest.update(text.encode())
+        count += n
+        max_id = top
+    return digest.hexdigest(), count, max_id
+
+
 def _read_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
-    """:func:`ledger_checksum` over rows read into Python (SQLite, and rows COPY would quote)."""
+    """:func:`ledger_checksum` over rows read into Python (SQLite)."""
     digest = hashlib.sha256()
     count = max_id = 0
     rows = db.session.execute(
@@ -59,45 +80,6 @@ def _read_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
         digest.update(f"{row.id}|{row.subject_key}|{row.organisation_id}|{row.rule_id}|{row.source_key}|{row.points}\n".encode())
         count += 1
         max_id = row.id
-    return digest.hexdigest(), count, max_id
-
-
-def _copied_checksum(span: periods.PeriodSpan) -> tuple[str, int, int] | None:
-    """:func:`ledger_checksum` from COPY … TO STDOUT in the session's transaction, or None when a
-    row holds a character COPY would quote (a control character or a line break in a key)."""
-    column = _period_column(span).key
-    # one text column in CSV with \x02 as delimiter and \x01 as quote: a line comes out exactly as
-    # written unless it holds \x01, \x02, \r or \n, which CSV would quote (seen as a \x01: fall back)
-    statement = (
-        "COPY (SELECT id::text || '|' || subject_key || '|' || organisation_id::text || '|' || rule_id::text"
-        " || '|' || source_key || '|' || points::text FROM ledger_entry"
-        f" WHERE {column} = %s ORDER BY id) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-    )
-    digest = hashlib.sha256()
-    count, tail, pending, size = 0, b"", [], 0
-    raw = db.session.connection().connection.driver_connection
-
-    def flush() -> bool:
-        nonlocal count, tail, size
-        data = b"".join(pending)
-        pending.clear()
-        size = 0
-        if b"\x01" in data:
-            return False
-        digest.update(data)
-        count += data.count(b"\n")
-        tail = (tail + data)[-2048:]  # holds the whole last line (a key is at most 200 characters)
-        return True
-
-    with raw.cursor() as cursor, cursor.copy(statement, (span.key,)) as copy:
-        for block in copy:  # a row at a time: hashed a megabyte at a time
-            pending.append(block)
-            size += len(block)
-            if size >= 1 << 20 and not flush():
-                return None
-    if not flush():
-        return None
-    max_id = int(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1].split(b"|", 1)[0]) if count else 0
     return digest.hexdigest(), count, max_id
 
 
@@ -126,8 +108,12 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     db.session.flush()
 
     column = _period_column(span)
+    # one pass over the period's rows: each member's points, last entry, and points by the
+    # participation rules (took part: more than 0 of those, as participants() says)
+    taking_part = participation_rule_ids(snapshot.participation_rules) or [-1]
     per_member = (
-        select(LedgerEntry.member_id, func.sum(LedgerEntry.points).label("points"), func.max(LedgerEntry.id).label("last"))
+        select(LedgerEntry.member_id, func.sum(LedgerEntry.points).label("points"), func.max(LedgerEntry.id).label("last"),
+               func.sum(case((LedgerEntry.rule_id.in_(taking_part), LedgerEntry.points), else_=0)).label("took"))
         .where(column == span.key, LedgerEntry.subject == Subject.MEMBER)
         .group_by(LedgerEntry.member_id)
         .subquery()
@@ -138,7 +124,7 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
             select(
                 literal(snapshot.id), Member.id, Member.organisation_id, Member.name, Member.status,
                 func.coalesce(per_member.c.points, 0), func.coalesce(per_member.c.last, 0),
-                Member.id.in_(participants(span.key, snapshot.participation_rules)),
+                func.coalesce(per_member.c.took, 0) > 0,
             )
             .outerjoin(per_member, per_member.c.member_id == Member.id)
             .where(Member.active.is_(True)),
@@ -217,18 +203,22 @@ def verify_snapshot(period_key: str) -> list[str]:
             f"ledger now {checksum[:12]}… over {count} rows"
         )
     column = _period_column(span)
-    ledger_points = dict(db.session.execute(
-        select(LedgerEntry.member_id, func.sum(LedgerEntry.points))
+    rules = snapshot.participation_rules
+    taking_part = participation_rule_ids(rules) or [-1] if rules is not None else [-1]
+    ledger_points, took_points = {}, {}
+    for member_id, points, took in db.session.execute(  # one pass: points and points by participation rules
+        select(LedgerEntry.member_id, func.sum(LedgerEntry.points),
+               func.sum(case((LedgerEntry.rule_id.in_(taking_part), LedgerEntry.points), else_=0)))
         .where(column == span.key, LedgerEntry.subject == Subject.MEMBER).group_by(LedgerEntry.member_id)
-    ).all())
+    ):
+        ledger_points[member_id], took_points[member_id] = points, took
     frozen = db.session.execute(
         select(SnapshotMember.member_id, SnapshotMember.points, SnapshotMember.participated)
         .where(SnapshotMember.snapshot_id == snapshot.id)
     ).all()
     if len(frozen) != snapshot.member_rows:
         problems.append(f"member rows: snapshot says {snapshot.member_rows}, table holds {len(frozen)}")
-    rules = snapshot.participation_rules
-    took_part = set(db.session.scalars(participants(span.key, rules))) if rules is not None else \
+    took_part = {m for m, p in took_points.items() if p > 0} if rules is not None else \
         {m for m, p in ledger_points.items() if p > 0}  # closed before participation rules: any points
     for member_id, points, participated in frozen:
         if int(ledger_points.get(member_id, 0)) != points:
