@@ -77,9 +77,9 @@ def _quota_columns(org: Organisation, yearly: bool):
             case(*set_by, else_=literal(None)), case(*kind, else_=literal(default.period_kind)))
 
 
-def lines_query(org: Organisation, period_key: str, *, behind_only: bool = False):
-    """Every active member below ``org`` with hours, need and shortfall, ordered by organisation
-    and name (the report's order)."""
+def lines_query(org: Organisation, period_key: str, *, behind_only: bool = False, member_ids=None):
+    """Every active member below ``org`` (or those of ``member_ids``, a list or a SELECT of ids)
+    with hours, need and shortfall."""
     yearly = "Q" not in period_key
     column = CourseCompletion.year_key if yearly else CourseCompletion.quarter_key
     hours = (
@@ -88,8 +88,11 @@ def lines_query(org: Organisation, period_key: str, *, behind_only: bool = False
                              else_=0)).label("required"),
                func.sum(case((CourseCompletion.credit_kind == CreditKind.ELECTIVE, CourseCompletion.credit_hours),
                              else_=0)).label("elective"))
-        .where(column == period_key).group_by(CourseCompletion.member_id).subquery()
+        .where(column == period_key).group_by(CourseCompletion.member_id)
     )
+    if member_ids is not None:
+        hours = hours.where(CourseCompletion.member_id.in_(member_ids))
+    hours = hours.subquery()
     need_required, need_elective, set_by, quota_kind = _quota_columns(org, yearly)
     got_required = func.coalesce(hours.c.required, 0)
     got_elective = func.coalesce(hours.c.elective, 0)
@@ -111,6 +114,8 @@ def lines_query(org: Organisation, period_key: str, *, behind_only: bool = False
     )
     if behind_only:
         query = query.where(or_(need_required > got_required, need_elective > got_elective))
+    if member_ids is not None:
+        query = query.where(Member.id.in_(member_ids))
     return query
 
 
@@ -129,8 +134,18 @@ def ordered(query):
 
 
 def page(org: Organisation, period_key: str, *, behind_only: bool, number: int, size: int) -> list[Line]:
-    query = ordered(lines_query(org, period_key, behind_only=behind_only)).offset((number - 1) * size).limit(size)
-    return [_line(r) for r in db.session.execute(query)]
+    if behind_only:  # who is behind depends on everyone's hours: the whole report, ordered, one page of it
+        query = ordered(lines_query(org, period_key, behind_only=True)).offset((number - 1) * size).limit(size)
+        return [_line(r) for r in db.session.execute(query)]
+    # everyone: the page's members first (by organisation and name), then the hours of those alone
+    ids = list(db.session.scalars(
+        select(Member.id).join(Organisation, Organisation.id == Member.organisation_id)
+        .where(in_subtree(Organisation.path, org.path), Member.active.is_(True))
+        .order_by(Organisation.path, Member.name, Member.id).offset((number - 1) * size).limit(size)))
+    if not ids:
+        return []
+    found = {r.member_id: _line(r) for r in db.session.execute(lines_query(org, period_key, member_ids=ids))}
+    return [found[i] for i in ids]
 
 
 def each_line(org: Organisation, period_key: str, *, behind_only: bool = False, batch: int = 5000):
@@ -174,7 +189,7 @@ def course_counts(org: Organisation, period_key: str) -> dict[int, int]:
     list of member ids)."""
     column = CourseCompletion.year_key if "Q" not in period_key else CourseCompletion.quarter_key
     return dict(db.session.execute(
-        select(CourseCompletion.course_id, func.count(func.distinct(CourseCompletion.member_id)))
+        select(CourseCompletion.course_id, func.count())  # one completion per member and course (unique)
         .join(Member, Member.id == CourseCompletion.member_id)
         .join(Organisation, Organisation.id == Member.organisation_id)
         .where(column == period_key, in_subtree(Organisation.path, org.path), Member.active.is_(True))
