@@ -1,19 +1,18 @@
-"""The answer path under gunicorn and PostgreSQL, next to a bare Flask endpoint in the same run.
+"""The hottest API calls under gunicorn and PostgreSQL — a quiz answer and a study heartbeat — next to
+a bare Flask endpoint in the same application, phases interleaved in one run.
 
-A city-wide month-long campaign recorded 7,650,000 answers (about 3 a second on average; the
-evening peaks are two orders of magnitude above that).  This script:
-
-1. fills a database of its own (default learning_bench_quiz) with an organisation, MEMBERS members
-   with API tokens, the shipped question banks and a campaign whose level has 50 questions and an
-   hour per question, and starts one attempt per member;
+1. fills a database of its own (default learning_bench_quiz; created here, and only a database this
+   script marked as its own is ever emptied) with MEMBERS members with API tokens, the shipped
+   question banks and a campaign level of 50 questions, one open attempt and one study session each;
 2. starts gunicorn (WORKERS sync workers) on bench/wsgi_answers.py;
-3. for SECONDS each, runs CLIENTS client processes that send, as fast as answers come back,
-   (a) PUT /bench/bare (no database) and (b) PUT /api/v1/attempts/{token}/items/{n} with a bearer
-   token — each a real answer, authenticated, validated, recorded and committed;
-4. prints requests per second and the 95th percentile latency of each, and their ratio.
+3. runs ROUNDS rounds of four phases of SECONDS each — bare, answer, bare, heartbeat — with CLIENTS
+   client processes sending as fast as answers come back: PUT /bench/bare; PUT /api/v1/attempts/…/items/n
+   (an answer of the question's kind, authenticated, validated, recorded, committed); POST
+   /api/v1/study-sessions/…/heartbeats (each client beats its own sessions, seq rising);
+4. counts only 2xx answers (anything else is reported as an error) and prints requests per second,
+   p50/p95 latency, and each path's ratio to the bare endpoint's rate.
 
-    createdb -h 127.0.0.1 -U postgres learning_bench_quiz
-    .venv/bin/python bench/answers.py [--workers 4] [--clients 8] [--seconds 20] [--members 400]
+    .venv/bin/python bench/answers.py [--workers 4] [--clients 8] [--seconds 5] [--rounds 3] [--members 400]
 """
 from __future__ import annotations
 
@@ -29,37 +28,71 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/learning_bench_quiz"
+MARK = "bench_answers_owns_this_database"
 
 
-def prepare(url: str, members: int) -> list[tuple[str, str, int]]:
-    """(api token, attempt token, question count) per member, in a freshly emptied database."""
+def own_database(url: str) -> None:
+    """Create the database if it does not exist; refuse one that holds tables this script did not make."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        if tables and MARK not in tables:
+            raise SystemExit(f"{name} holds tables this benchmark did not create; give it an empty database")
+        if not tables:
+            conn.execute(f"CREATE TABLE {MARK} (made_at timestamptz DEFAULT now())")
+            conn.execute(f"INSERT INTO {MARK} DEFAULT VALUES")
+
+
+def prepare(url: str, members: int) -> list[dict]:
+    """Per member: API token, attempt token, each position's answer, study session token."""
     os.environ["LEARNING_DATABASE_URL"] = url
+    os.environ["LEARNING_PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # the accounts are made, not guessed
     from datetime import timedelta
+
+    from sqlalchemy import select
 
     from learning import create_app
     from learning.accounts.services import create_account, issue_token
+    from learning.courses import study
+    from learning.courses.content import import_courses
+    from learning.courses.models import Lesson
     from learning.db import utcnow
     from learning.extensions import db
     from learning.orgs.models import OrgKind
     from learning.orgs.services import create_member, create_organisation
     from learning.points.services import load_rules
     from learning.quizzes import challenges
-    from learning.quizzes.banks import import_content
+    from learning.quizzes.banks import bank_by_slug, import_content
+    from learning.quizzes.models import QuestionKind
 
-    app = create_app()
+    app = create_app({"MEDIA_DIR": str(ROOT / "bench" / ".media")})
     with app.app_context():
-        db.drop_all()
+        keep = db.metadata.tables.keys()
+        with db.engine.begin() as conn:  # empty only the app's tables; the mark stays
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete()) if table.name in keep and db.inspect(conn).has_table(table.name) else None
         db.create_all()
         load_rules(ROOT / "learning" / "content" / "points" / "rules.yaml")
         assert import_content(ROOT / "learning" / "content" / "quizzes").ok
+        assert not import_courses(ROOT / "learning" / "content" / "courses").errors
+        lesson = db.session.scalar(select(Lesson).where(Lesson.kind == "text").order_by(Lesson.id))
         committee = create_organisation("市委", OrgKind.COMMITTEE)
         branches = [create_organisation(f"支部{i}", OrgKind.BRANCH, committee) for i in range(20)]
         challenge = challenges.create_challenge(committee, challenges.ChallengeSpec(
             "基准测试闯关", "", utcnow() - timedelta(days=1), utcnow() + timedelta(days=30), 1000,
-            [1, 2], [challenges.LevelSpec("第一关", 50, 60, 3600, 3)]))
+            [bank_by_slug("party-basics").id, bank_by_slug("park-enterprise").id],
+            [challenges.LevelSpec("第一关", 50, 60, 3600, 3)]))
         challenges.publish(challenge)
         out = []
         for i in range(members):
@@ -67,7 +100,14 @@ def prepare(url: str, members: int) -> list[tuple[str, str, int]]:
             account = create_account(f"bench{i}", "Bench-password-1", member=member)
             token = issue_token(account, "bench").token
             attempt, _ = challenges.start_level(member, challenge.levels[0])
-            out.append((token, attempt.token, attempt.question_count))
+            answers = {}
+            for item in attempt.items:
+                kind = item.question.kind
+                answers[item.position] = ({"text": "答案"} if kind is QuestionKind.FILL_BLANK
+                                          else {"choices": ["a", "b"]} if kind is QuestionKind.MULTIPLE
+                                          else {"choices": ["a"]})
+            session = study.start_session(member, lesson)
+            out.append({"api": token, "attempt": attempt.token, "answers": answers, "session": session.token})
         db.session.commit()
     return out
 
@@ -76,63 +116,79 @@ def client(port: int, kind: str, work: list, seconds: float, seed: int, queue) -
     rng = random.Random(seed)
     deadline = time.perf_counter() + seconds
     latencies, errors = [], 0
+    seqs: dict[str, int] = {}
     while time.perf_counter() < deadline:
-        api_token, attempt, count = rng.choice(work)
-        position = rng.randint(1, count)
+        member = rng.choice(work)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {member['api']}"}
         if kind == "bare":
-            path, headers = "/bench/bare", {"Content-Type": "application/json"}
+            method, path, body = "PUT", "/bench/bare", {"choices": ["a"]}
+        elif kind == "answer":
+            position = rng.choice(list(member["answers"]))
+            method, path, body = "PUT", f"/api/v1/attempts/{member['attempt']}/items/{position}", member["answers"][position]
         else:
-            path = f"/api/v1/attempts/{attempt}/items/{position}"
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_token}"}
-        body = json.dumps({"choices": [rng.choice("ab")]})
+            seq = seqs[member["session"]] = seqs.get(member["session"], member["seq_base"]) + 1
+            method, path, body = "POST", f"/api/v1/study-sessions/{member['session']}/heartbeats", {"seq": seq}
         started = time.perf_counter()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            conn.request("PUT", path, body=body, headers=headers)
+            conn.request(method, path, body=json.dumps(body), headers=headers)
             response = conn.getresponse()
             response.read()
-            # 422: a fill-in question answered with a letter; still a full trip through the answer path.
-            if response.status not in (200, 422):
-                errors += 1
+            ok = 200 <= response.status < 300
         finally:
             conn.close()
-        latencies.append(time.perf_counter() - started)
+        if ok:
+            latencies.append(time.perf_counter() - started)
+        else:
+            errors += 1
     queue.put((latencies, errors))
 
 
-def run(port: int, kind: str, work: list, clients: int, seconds: float) -> dict:
+def run(port: int, kind: str, work: list, clients: int, seconds: float, round_no: int) -> dict:
     queue = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=client, args=(port, kind, work, seconds, i, queue)) for i in range(clients)]
+    # each client beats only its own members' sessions, so their seq numbers rise without races
+    shares = [[dict(m, seq_base=1_000_000 * round_no) for m in work[i::clients]] for i in range(clients)]
+    procs = [multiprocessing.Process(target=client, args=(port, kind, shares[i] if kind == "heartbeat" else work,
+                                                          seconds, i + 100 * round_no, queue))
+             for i in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    latencies = sorted(x for lat, _e in results for x in lat)
-    errors = sum(e for _l, e in results)
-    return {"requests": len(latencies), "per_second": len(latencies) / seconds, "errors": errors,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000}
+    return {"latencies": [x for lat, _e in results for x in lat], "errors": sum(e for _l, e in results),
+            "seconds": seconds}
+
+
+def summary(phases: list[dict]) -> dict:
+    latencies = sorted(x for p in phases for x in p["latencies"])
+    seconds = sum(p["seconds"] for p in phases)
+    return {"ok": len(latencies), "per_second": len(latencies) / seconds, "errors": sum(p["errors"] for p in phases),
+            "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+            "p95_ms": latencies[max(int(len(latencies) * 0.95) - 1, 0)] * 1000 if latencies else float("nan")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=os.environ.get("LEARNING_BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--url", default=os.environ.get("LEARNING_BENCH_QUIZ_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--members", type=int, default=400)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
+    own_database(args.url)
     started = time.perf_counter()
     work = prepare(args.url, args.members)
-    print(f"prepared {len(work)} members with open attempts in {time.perf_counter() - started:.1f} s")
-    env = {**os.environ, "LEARNING_DATABASE_URL": args.url, "LEARNING_RATELIMIT_ENABLED": "0",
-           "PYTHONPATH": str(ROOT)}
+    print(f"prepared {len(work)} members with open attempts and study sessions in {time.perf_counter() - started:.1f} s")
+    env = {**os.environ, "LEARNING_DATABASE_URL": args.url, "LEARNING_RATELIMIT_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{args.port}", "--log-level", "warning", "bench.wsgi_answers:app"], cwd=ROOT, env=env)
+         f"127.0.0.1:{args.port}", "--log-level", "warning", "bench.wsgi_answers:app"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=open(ROOT / "bench" / ".answers-server.log", "w"))
+    phases: dict[str, list] = {"bare": [], "answer": [], "heartbeat": []}
     try:
         for _ in range(100):
             try:
@@ -142,22 +198,25 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        run(args.port, "bare", work, args.clients, 2)  # warm up both paths
-        run(args.port, "answer", work, args.clients, 2)
-        bare = run(args.port, "bare", work, args.clients, args.seconds)
-        answer = run(args.port, "answer", work, args.clients, args.seconds)
+        for kind in ("bare", "answer", "heartbeat"):  # warm up every path
+            run(args.port, kind, work, args.clients, 1, 0)
+        for round_no in range(1, args.rounds + 1):
+            for kind in ("bare", "answer", "bare", "heartbeat"):
+                phases[kind].append(run(args.port, kind, work, args.clients, args.seconds, round_no))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    print(f"gunicorn {args.workers} sync workers, {args.clients} client processes, {args.seconds:.0f} s each, "
-          f"{os.cpu_count()} CPUs shared by server, clients and PostgreSQL")
-    for name, r in (("bare Flask endpoint", bare), ("answer (PUT item)", answer)):
+    one, five, _ = os.getloadavg()
+    print(f"gunicorn {args.workers} sync workers, {args.clients} client processes, {args.rounds} rounds of "
+          f"bare/answer/bare/heartbeat × {args.seconds:.0f} s, {os.cpu_count()} CPUs shared by server, clients and "
+          f"PostgreSQL; load average {one:.2f} / {five:.2f}")
+    results = {kind: summary(p) for kind, p in phases.items()}
+    for name, kind in (("bare Flask endpoint", "bare"), ("answer (PUT item)", "answer"), ("heartbeat (POST)", "heartbeat")):
+        r = results[kind]
         print(f"{name:22s} {r['per_second']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p95 {r['p95_ms']:6.1f} ms"
-              f"   ({r['requests']} requests, {r['errors']} errors)")
-    print(f"ratio answers/bare: {answer['per_second'] / bare['per_second']:.2f}")
-    month = 7_650_000 / (30 * 24 * 3600)
-    print(f"a 7.65M-answer month averages {month:.1f} answers/s; this run's answer rate is "
-          f"{answer['per_second'] / month:.0f}× that")
+              f"   ({r['ok']} answered 2xx, {r['errors']} not)")
+    for kind, goal in (("answer", "≥ 0.5"), ("heartbeat", "≥ 0.5")):
+        print(f"ratio {kind}/bare: {results[kind]['per_second'] / results['bare']['per_second']:.2f}  (goal {goal})")
 
 
 if __name__ == "__main__":

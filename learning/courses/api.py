@@ -1,10 +1,11 @@
 """Courses JSON API: catalogue, course detail, study sessions and heartbeats, my hours."""
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
 from flask_babel import gettext as _
 
-from learning.api import auth_required, caller_member
+from learning.api import auth_required, caller_member, member_token_required, not_a_member
 from learning.api.problems import coded_problem, problem
 from learning.courses import services, study
 from learning.courses.models import Lesson
@@ -101,7 +102,7 @@ def start(lesson_id):
 
 
 @blp.route("/study-sessions/<token>/heartbeats", methods=["POST"])
-@auth_required(blp)
+@member_token_required(blp)
 @blp.arguments(HeartbeatSchema)
 @blp.response(200, BeatResultSchema)
 @blp.alt_response(404, description="No such session of yours")
@@ -110,11 +111,10 @@ def start(lesson_id):
 def beat(payload, token):
     """Send every `heartbeat_seconds` while the lesson is visible (and media plays). The server credits
     the time between accepted beats by its own clock; nothing the client says about durations counts."""
-    member, error = caller_member()
-    if error:
-        return error
+    if g.api_member_id is None:
+        return not_a_member()
     try:
-        result = study.heartbeat(member, token, **payload)
+        result = study.heartbeat(g.api_member_id, token, **payload)
     except study.StudyError as exc:
         return study_problem(exc)
     return result

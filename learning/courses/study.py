@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from learning.courses.models import Lesson, LessonProgress, StudySession
 from learning.db import utcnow
@@ -91,9 +92,12 @@ def start_session(member: Member, lesson: Lesson) -> StudySession:
     raise StudyError("busy", "another device keeps opening lessons; try again")
 
 
-def session_for(member: Member, token: str) -> StudySession:
+def session_for(member: Member | int, token: str) -> StudySession:
+    """The member's (a member or its id) study session ``token``, with its lesson."""
+    member_id = member if isinstance(member, int) else member.id
     session = db.session.scalar(
-        select(StudySession).where(StudySession.token == (token or ""), StudySession.member_id == member.id)
+        select(StudySession).options(joinedload(StudySession.lesson))
+        .where(StudySession.token == (token or ""), StudySession.member_id == member_id)
     )
     if session is None:
         raise StudyError("unknown_session", "no such study session")
@@ -123,12 +127,14 @@ def _refuse(session: StudySession, code: str, message: str):
     raise StudyError(code, message)
 
 
-def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
+def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
               position: float | None = None) -> BeatResult:
-    """Credit the time since the last accepted beat, if this beat deserves it; commits."""
+    """Credit the time since the last accepted beat, if this beat deserves it; commits.  ``member``
+    may be the member's id (the API's hot path loads no member unless the lesson is completed)."""
     from learning.courses import services
 
-    session = session_for(member, token)
+    member_id = member if isinstance(member, int) else member.id
+    session = session_for(member_id, token)
     if session.closed_at is not None:
         _refuse(session, "paused", "this lesson was opened elsewhere; open it again to continue here")
     if not isinstance(seq, int) or seq <= session.last_seq:
@@ -169,7 +175,7 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
         db.session.rollback()
         raise StudyError("replayed", "another heartbeat of this session was received at the same time")
 
-    progress = _progress(member.id, lesson.id)
+    progress = _progress(member_id, lesson.id)
     if lesson.kind.is_media:
         cap = int((lesson.media_seconds or 0) * MEDIA_MARGIN)
         credit = max(0, min(credit, cap - progress.seconds))
@@ -180,9 +186,12 @@ def heartbeat(member: Member, token: str, *, seq: int, visible: bool = True, pla
     if progress.completed_at is None and services.lesson_is_complete(lesson, progress):
         progress.completed_at = moment
         lesson_done = True
+        if isinstance(member, int):
+            member = db.session.get(Member, member_id)
         course_done = services.on_lesson_completed(member, lesson, moment)
+    seconds = progress.seconds  # read before the commit expires it (a reload would cost a query)
     db.session.commit()
-    return BeatResult(credit, progress.seconds, lesson_done, course_done, note)
+    return BeatResult(credit, seconds, lesson_done, course_done, note)
 
 
 def close_session(member: Member, token: str) -> None:
