@@ -230,7 +230,7 @@ def export_rankings_command(period, org_external_id, fmt, output):
     org = org_by_external_id(org_external_id)
     if org is None:
         raise click.BadParameter(f"no organisation with external id {org_external_id!r}", param_hint="--org")
-    data = rankings_xlsx(org, period) if fmt == "xlsx" else rankings_csv(org, period)
+    data = rankings_xlsx(org, period).bytes() if fmt == "xlsx" else rankings_csv(org, period)
     Path(output).write_bytes(data)
     click.echo(f"Wrote {output} ({len(data)} bytes).")
 

@@ -61,6 +61,17 @@ class LargeWorkbook:
         response.call_on_close(lambda: os.path.exists(path) and os.unlink(path))
         return response
 
+    def bytes(self) -> bytes:
+        """The finished file's content, and the file removed (a command writing it elsewhere)."""
+        import os
+
+        self.book.close()
+        try:
+            with open(self.path, "rb") as handle:
+                return handle.read()
+        finally:
+            os.unlink(self.path)
+
     def discard(self) -> None:
         import os
 

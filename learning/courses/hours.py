@@ -5,27 +5,37 @@
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from decimal import Decimal
 
-from learning.courses.services import compliance
+from sqlalchemy import select
+
+from learning.courses.compliance import lines_query
 from learning.extensions import db
-from learning.orgs.models import Member
+from learning.orgs.models import Organisation
 from learning.points import appraisal
 
 CHUNK = 5000  # ids per IN list, far below PostgreSQL's 65,535 parameters
 
 
 def hours_for_appraisal(member_ids: list[int], period_key: str) -> dict[int, appraisal.StudyHours]:
-    """Each member's credit hours in ``period_key`` against their quota for it."""
-    members: list[Member] = []
-    for start in range(0, len(member_ids), CHUNK):
-        members += db.session.scalars(select(Member).options(joinedload(Member.organisation))
-                                      .where(Member.id.in_(member_ids[start:start + CHUNK]))).all()
-    report = compliance(members, period_key)
-    return {line.member.id: appraisal.StudyHours(period_key, line.hours.required, line.hours.elective,
-                                                 line.need_required, line.need_elective)
-            for line in report.lines}
+    """Each member's credit hours in ``period_key`` against their quota for it, from the 学时 report
+    in SQL (courses.compliance): for many members the whole report of each top organisation is read
+    once, for a few only theirs."""
+    wanted = set(member_ids)
+    found: dict[int, appraisal.StudyHours] = {}
+    if not wanted:
+        return found
+    ids = sorted(wanted)
+    for root in db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))):
+        queries = [lines_query(root, period_key)] if len(ids) > CHUNK else \
+            [lines_query(root, period_key, member_ids=ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+        for query in queries:
+            for row in db.session.execute(query.execution_options(yield_per=CHUNK)):
+                if row.member_id in wanted:
+                    found[row.member_id] = appraisal.StudyHours(
+                        period_key, Decimal(row.got_required), Decimal(row.got_elective),
+                        Decimal(row.need_required), Decimal(row.need_elective))
+    return found
 
 
 def register() -> None:

@@ -46,12 +46,14 @@ def member_totals(member_ids: list[int], year: int) -> dict[int, Decimal]:
     """Each member's hours of service in ``year`` (members without any are left out)."""
     first, last = _year_span(year)
     totals: dict[int, Decimal] = {}
-    for start in range(0, len(member_ids), CHUNK):
+    in_year = (select(VolunteerService.member_id, func.sum(VolunteerService.hours))
+               .where(VolunteerService.served_on.between(first, last)).group_by(VolunteerService.member_id))
+    if len(member_ids) > CHUNK:  # a city's members: the year's totals once, kept for those asked
+        wanted = set(member_ids)
+        totals = {m: hours for m, hours in db.session.execute(in_year) if m in wanted}
+    for start in range(0, len(member_ids) if len(member_ids) <= CHUNK else 0, CHUNK):
         totals.update(db.session.execute(
-            select(VolunteerService.member_id, func.sum(VolunteerService.hours))
-            .where(VolunteerService.member_id.in_(member_ids[start:start + CHUNK]),
-                   VolunteerService.served_on.between(first, last))
-            .group_by(VolunteerService.member_id)).all())
+            in_year.where(VolunteerService.member_id.in_(member_ids[start:start + CHUNK]))).all())
     return {k: Decimal(v) for k, v in totals.items()}
 
 

@@ -121,7 +121,17 @@ def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
     hours = _hours_provider([r.member_id for r in rows], gate_period(period_key)) if _hours_provider else {}
     year = service_year(period_key)
     served = _volunteer_providers[0]([r.member_id for r in rows], year) if _volunteer_providers and year else None
-    gate = {r.member_id: eligibility(hours.get(r.member_id)) for r in rows}
+    # members with the same hours and quota get the same answer: worded once per distinct case
+    worded: dict = {}
+
+    def gate_of(found: StudyHours | None):
+        key = None if found is None else (found.period_key, found.required, found.elective, found.need_required,
+                                          found.need_elective)
+        if key not in worded:
+            worded[key] = eligibility(found)
+        return worded[key]
+
+    gate = {r.member_id: gate_of(hours.get(r.member_id)) for r in rows}
     full = [r for r in rows if r.status == "full"]
     grades: dict[int, Grade] = {}
 

@@ -1,4 +1,4 @@
-"""Ranking exports: XLSX (openpyxl) with a members sheet and a branches sheet, or CSV of members.
+"""Ranking exports: XLSX (XlsxWriter, row by row) with a members sheet and a branches sheet, or CSV of members.
 
 Column headers are in the default language (Chinese).  A closed period's file carries its
 snapshot checksum, so a printed table can be traced to the ledger rows behind it.
@@ -9,13 +9,10 @@ import csv
 import io
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from learning import labels
 from learning.db import utcnow
-from learning.spreadsheet import safe, safe_row
+from learning.spreadsheet import LargeWorkbook, safe_row
 from learning.orgs.models import Organisation
 from learning.points import periods
 from learning.points.appraisal import appraise
@@ -74,37 +71,33 @@ def provenance(period_key: str) -> str:
              period=period_key, rows=snapshot.entry_count, checksum=snapshot.checksum)
 
 
-def rankings_xlsx(org: Organisation, period_key: str) -> bytes:
-    workbook = Workbook()
-    members = workbook.active
-    members.title = _("Members")
-    branches = workbook.create_sheet(_("Branches"))
-    manual_sheet = workbook.create_sheet(_("Bonuses and deductions"))
-    title = safe(_("%(org)s · %(period)s rankings", org=org.name, period=period_key))
-    note = provenance(period_key)
-    for sheet, header, rows in (
-        (members, _member_header(), _member_rows(org, period_key)),
-        (branches, _branch_header(), _branch_rows(org, period_key)),
-        (manual_sheet, _manual_header(), _manual_rows(org, period_key)),
-    ):
-        sheet.append([title])
-        sheet.append([note])
-        sheet.append([_("Generated at %(time)s (%(zone)s)", time=utcnow().astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"),
-                        zone=periods.zone().key)])
-        sheet.append(header)
-        sheet["A1"].font = Font(bold=True, size=14)
-        for cell in sheet[4]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="B71C1C")
-            cell.alignment = Alignment(horizontal="center")
-        for row in rows:
-            sheet.append(safe_row(row))
-        sheet.freeze_panes = "A5"
-        for index, width in enumerate([8, 14, 28, 12, 10, 10, 12, 12, 8], start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+def rankings_xlsx(org: Organisation, period_key: str) -> LargeWorkbook:
+    """The members, branches and bonuses-and-deductions sheets, written row by row to a temporary
+    file (a city's 220,000 members do not sit in memory); ``.response(name)`` sends it,
+    ``.bytes()`` reads it."""
+    book = LargeWorkbook()
+    try:
+        title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
+        note = provenance(period_key)
+        made = _("Generated at %(time)s (%(zone)s)", time=utcnow().astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"),
+                 zone=periods.zone().key)
+        for name, header, rows in (
+            (_("Members"), _member_header(), _member_rows(org, period_key)),
+            (_("Branches"), _branch_header(), _branch_rows(org, period_key)),
+            (_("Bonuses and deductions"), _manual_header(), _manual_rows(org, period_key)),
+        ):
+            sheet = book.sheet(name, [8, 14, 28, 12, 10, 10, 12, 12, 8])
+            sheet.append([title], "title")
+            sheet.append([note])
+            sheet.append([made])
+            sheet.append(header, "header")
+            sheet.freeze(4)
+            for row in rows:
+                sheet.append(row)
+    except BaseException:
+        book.discard()
+        raise
+    return book
 
 
 def rankings_csv(org: Organisation, period_key: str) -> bytes:

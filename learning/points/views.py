@@ -123,6 +123,10 @@ def rankings_page():
     )
 
 
+# Branch star ratings listed on the appraisal page (a city has thousands; the Excel file lists all).
+BRANCH_ROWS = 100
+
+
 @bp.route("/admin/points/appraisal")
 @admin_required(Permission.VIEW_SCORES)
 @reads_from_replica
@@ -143,6 +147,7 @@ def appraisal_page():
         listed=ListPage(rows, page_arg(), current_app.config["PAGE_SIZE"]),  # the grades count every row
         counts=counts,
         branches=rankings.branch_ranking(org, period_key),
+        branch_rows=BRANCH_ROWS,
         service_year=service_year(period_key) if served is not None else None,  # None: all time, or no orglife
         branch_service=served,
         today=periods.local_today(),
@@ -158,18 +163,18 @@ def export():
     org = org_arg(Permission.VIEW_SCORES)
     period_key = _period_arg()
     fmt = request.args.get("format", "xlsx")
-    if fmt == "xlsx":
-        data, mimetype = rankings_xlsx(org, period_key), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif fmt == "csv":
-        data, mimetype = rankings_csv(org, period_key), "text/csv; charset=utf-8"
-    else:
+    if fmt not in ("xlsx", "csv"):
         abort(404)
-    audit.record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,
-           detail={"format": fmt})
-    db.session.commit()
-    response = make_response(data)
-    response.mimetype = mimetype
     filename = f"rankings-{org.external_id or org.id}-{period_key}.{fmt}"
+    book = rankings_xlsx(org, period_key) if fmt == "xlsx" else None
+    data = rankings_csv(org, period_key) if fmt == "csv" else None
+    audit.record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,
+                 detail={"format": fmt})
+    db.session.commit()
+    if book is not None:
+        return book.response(filename)
+    response = make_response(data)
+    response.mimetype = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
