@@ -10,7 +10,7 @@ from learning.api.problems import problem
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission, scope_for
-from learning.points import disputes, manual, periods, queries, rankings, services
+from learning.points import disputes, manual, periods, queries, ranking_pages, rankings, services
 from learning.points.models import LedgerEntry
 from learning.points.appraisal import appraise
 from learning.replica import reads_from_replica
@@ -88,7 +88,7 @@ def ranking(args):
         return problem(404, detail=_("No such organisation in your scope."))
     start = (args["page"] - 1) * args["per_page"]
     if args["kind"] == "member":
-        ranking = rankings.member_ranking_page(org, period_key, [args["status"]] if args.get("status") else None,
+        ranking = ranking_pages.member_ranking_page(org, period_key, [args["status"]] if args.get("status") else None,
                                                page=args["page"], per_page=args["per_page"])
         items = [
             {"rank": r.rank, "id": r.member_id, "name": r.name, "points": r.points, "percentile": r.percentile,

@@ -16,7 +16,7 @@ from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.web import ListPage, admin_required, org_arg, page_arg
-from learning.points import disputes, manual, periods, queries, rankings, services
+from learning.points import disputes, manual, periods, queries, ranking_pages, rankings, services
 from learning.points.appraisal import appraise, branch_service, service_year
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
 from learning.points.forms import DisputeForm, RuleSettingForm
@@ -98,8 +98,8 @@ def rankings_page():
     statuses = [status] if status in {s.value for s in MemberStatus} else None
     page_size = current_app.config["PAGE_SIZE"]
     page = page_arg()
-    counts, children = rankings.page_figures(org, period_key, statuses)
-    ranking = rankings.member_ranking_page(org, period_key, statuses, page=page, per_page=page_size, counts=counts)
+    counts, children = ranking_pages.page_figures(org, period_key, statuses)
+    ranking = ranking_pages.member_ranking_page(org, period_key, statuses, page=page, per_page=page_size, counts=counts)
     members, total = ranking.rows, ranking.total
     hist_labels, hist_counts = charts.histogram_of_counts(ranking.distribution)
     return render_template(

@@ -18,7 +18,7 @@ from learning.orgs.queries import paginate
 from learning.orgs.scoping import Permission, org_or_404, scope_for
 from learning.web import admin_required, id_arg, page_arg
 from learning.points import periods
-from learning.quizzes import analysis, banks, challenges, reach
+from learning.quizzes import analysis, banks, boards, challenges, reach
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.challenges import ChallengeSpec, LevelSpec
 from learning.quizzes.forms import ChallengeForm, UploadForm
@@ -268,7 +268,7 @@ def challenge_stats(challenge_id: int):
     challenges.refresh_status(challenge)
     db.session.commit()
     figures = challenges.stats(challenge)
-    branch_rows = challenges.branch_board(challenge, request.args.get("sort", "participation"))
+    branch_rows = boards.branch_board(challenge, request.args.get("sort", "participation"))
     participation_chart = charts.bar_list([b["name"] for b in branch_rows],
                                           [round(b["participation"] * 100) for b in branch_rows],
                                           title=_("Participation by branch, in percent"), unit="%", maximum=100)
@@ -276,7 +276,7 @@ def challenge_stats(challenge_id: int):
                                   title=_("Members who passed each level"), unit=pgettext("unit", "members"))
     day_chart = charts.line_chart([d.strftime("%m-%d") for d, _n in figures["per_day"]],
                                   [n for _d, n in figures["per_day"]], title=_("Attempts per day"), unit=pgettext("unit", "attempts"))
-    members = challenges.member_board(challenge, limit=50)
+    members = boards.member_board(challenge, limit=50)
     return render_template("quizzes/admin_challenge.html", challenge=challenge, figures=figures, branches=branch_rows,
                            members=members, participation_chart=participation_chart, level_chart=level_chart,
                            day_chart=day_chart, confirm=ConfirmForm(), started=challenges.has_started(challenge),

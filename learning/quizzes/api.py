@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from learning.api import auth_required, caller_member, member_token_required, not_a_member
 from learning.api.problems import coded_problem
 from learning.extensions import db
-from learning.quizzes import boards, attempts, challenges, services
+from learning.quizzes import attempts, boards, challenges, services
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import ChallengeLevel
 from learning.replica import reads_from_replica
@@ -244,9 +244,9 @@ def leaderboard(args, challenge_id):
         return quiz_problem(QuizError("not_found", "No such campaign."))
     page = args["page"]
     body = {"board": args["board"], "page": page, "members": [], "branches": [],
-            "me": challenges.member_rank(challenge, member)}
+            "me": boards.member_rank(challenge, member)}
     if args["board"] == "members":
-        body["members"] = challenges.member_board(challenge, limit=20, offset=(page - 1) * 20)
+        body["members"] = boards.member_board(challenge, limit=20, offset=(page - 1) * 20)
     else:
         body["branches"] = boards.branch_page(challenge, boards.current(challenge), args["sort"], page)
     return body

@@ -1,4 +1,5 @@
-"""A campaign's leaderboards as its players see them: built once per change and shared.
+"""A campaign's leaderboards: its members and branches ranked, and the builds of them its players
+poll, made once per change and shared.
 
 Every open campaign page polls its board every 15 seconds; a city-wide campaign has 14,000
 branches.  The board (the first members and every branch ranked three ways, in pages of 20) is
@@ -14,11 +15,116 @@ import time
 
 from flask import current_app
 
-from learning.cache import cache
-from learning.orgs.models import Member
-from learning.quizzes.challenges import branch_figures, member_board, rank_branches
-from learning.quizzes.models import Challenge
+from sqlalchemy import func, select
 
+from learning.cache import cache
+from learning.extensions import db
+from learning.orgs.models import Member, Organisation, OrgKind
+from learning.orgs.scoping import in_subtree
+from learning.quizzes.models import Challenge, ChallengeStanding
+
+# -- leaderboards -----------------------------------------------------------------------------
+def member_board(challenge: Challenge, *, limit: int = 20, offset: int = 0) -> list[dict]:
+    rows = db.session.execute(
+        select(ChallengeStanding, Member.name, Organisation.name)
+        .join(Member, Member.id == ChallengeStanding.member_id)
+        .join(Organisation, Organisation.id == Member.organisation_id)
+        .where(ChallengeStanding.challenge_id == challenge.id, Member.active.is_(True))
+        .order_by(ChallengeStanding.levels_passed.desc(), ChallengeStanding.total_score.desc(),
+                  ChallengeStanding.total_seconds, ChallengeStanding.reached_at, ChallengeStanding.member_id)
+        .limit(limit).offset(offset)).all()
+    return [{"rank": offset + i + 1, "member_id": s.member_id, "name": name, "organisation": org,
+             "levels_passed": s.levels_passed, "score": s.total_score, "seconds": s.total_seconds}
+            for i, (s, name, org) in enumerate(rows)]
+
+
+def member_rank(challenge: Challenge, member: Member) -> dict | None:
+    mine = db.session.scalar(select(ChallengeStanding).where(ChallengeStanding.challenge_id == challenge.id,
+                                                             ChallengeStanding.member_id == member.id))
+    if mine is None:
+        return None
+    S = ChallengeStanding
+    # members who left are off the board: excluded by their (few) ids rather than by joining every
+    # standing to its member, which made each poll of a 50,000-player board count through a join
+    ahead = db.session.scalar(select(func.count()).select_from(S).where(
+        S.challenge_id == challenge.id, S.member_id.not_in(select(Member.id).where(Member.active.is_(False))),
+        (S.levels_passed > mine.levels_passed)
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score > mine.total_score))
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score == mine.total_score)
+           & (S.total_seconds < mine.total_seconds))
+        | ((S.levels_passed == mine.levels_passed) & (S.total_score == mine.total_score)
+           & (S.total_seconds == mine.total_seconds) & (S.reached_at < mine.reached_at))))
+    return {"rank": ahead + 1, "levels_passed": mine.levels_passed, "score": mine.total_score,
+            "seconds": mine.total_seconds}
+
+
+def _branches(challenge: Challenge) -> tuple[list, dict[int, int]]:
+    """The branches of the campaign's subtree (id, name, path), and each organisation's branch
+    (groups count to theirs)."""
+    orgs = db.session.execute(select(Organisation.id, Organisation.name, Organisation.path, Organisation.kind).where(
+        in_subtree(Organisation.path, challenge.organisation.path), Organisation.active.is_(True))).all()
+    branches = [o for o in orgs if o.kind is OrgKind.BRANCH]
+    if not branches and challenge.organisation.kind is OrgKind.GROUP:
+        branches = [o for o in orgs if o.id == challenge.organisation_id]
+    branch_ids = {b.id for b in branches}
+    branch_of = {}
+    for org in orgs:
+        ids = [int(part) for part in org.path.strip("/").split("/") if part]
+        found = next((i for i in reversed(ids) if i in branch_ids), None)
+        if found is not None:
+            branch_of[org.id] = found
+    return sorted(branches, key=lambda b: b.path), branch_of
+
+
+def branch_figures(challenge: Challenge) -> list[dict]:
+    """Per branch, unranked: participation rate, average score per member, levels passed per member."""
+    branches, branch_of = _branches(challenge)
+    members = dict(db.session.execute(
+        select(Member.organisation_id, func.count()).join(Organisation, Organisation.id == Member.organisation_id)
+        .where(Member.active.is_(True), in_subtree(Organisation.path, challenge.organisation.path))
+        .group_by(Member.organisation_id)).all())
+    played = db.session.execute(
+        select(Member.organisation_id, func.count(), func.sum(ChallengeStanding.total_score),
+               func.sum(ChallengeStanding.levels_passed))
+        .join(Member, Member.id == ChallengeStanding.member_id)
+        .where(ChallengeStanding.challenge_id == challenge.id, Member.active.is_(True))
+        .group_by(Member.organisation_id)).all()
+    figures = {b.id: {"members": 0, "players": 0, "score": 0.0, "levels": 0} for b in branches}
+    for org_id, count in members.items():
+        if org_id in branch_of:
+            figures[branch_of[org_id]]["members"] += count
+    for org_id, players, score, levels in played:
+        if org_id in branch_of:
+            f = figures[branch_of[org_id]]
+            f["players"] += players
+            f["score"] += float(score or 0)
+            f["levels"] += int(levels or 0)
+    rows = []
+    for b in branches:
+        f = figures[b.id]
+        n = f["members"]
+        rows.append({"organisation_id": b.id, "name": b.name, "members": n, "players": f["players"],
+                     "participation": round(f["players"] / n, 4) if n else 0.0,
+                     "average_score": round(f["score"] / n, 2) if n else 0.0,
+                     "levels_per_member": round(f["levels"] / n, 2) if n else 0.0})
+    return rows
+
+
+def rank_branches(rows: list[dict], sort: str = "levels") -> list[dict]:
+    """Copies of ``rows`` ordered by ``sort`` (levels per member, participation or average score),
+    each with its rank."""
+    key = {"participation": "participation", "score": "average_score"}.get(sort, "levels_per_member")
+    ordered = sorted(rows, key=lambda r: (-r[key], -r["participation"], -r["average_score"], r["name"]))
+    return [dict(row, rank=i) for i, row in enumerate(ordered, start=1)]
+
+
+def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
+    """Every branch of the campaign ranked by ``sort`` (the organisers' page; members read the
+    cached pages of quizzes.boards)."""
+    return rank_branches(branch_figures(challenge), sort)
+
+
+# -- the shared builds ----------------------------------------------------------------------------
 SORTS = ("levels", "participation", "score")
 PAGE = 20
 KEEP_SECONDS = 3600

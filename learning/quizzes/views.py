@@ -173,7 +173,7 @@ def challenge_page(challenge_id: int):
     board = _board(challenge, boards.current(challenge), member)
     return render_template("quizzes/challenge.html", challenge=challenge, states=challenges.level_states(member, challenge),
                            is_open=challenges.is_open(challenge), left=max(0, challenge.attempts_per_day - used),
-                           me=challenges.member_rank(challenge, member), **board)
+                           me=boards.member_rank(challenge, member), **board)
 
 
 def _board(challenge, meta: dict, member) -> dict:
@@ -198,7 +198,7 @@ def board_json(challenge_id: int):
     if tag in request.if_none_match:
         response = make_response("", 304)
     else:
-        response = jsonify(me=challenges.member_rank(challenge, member), **_board(challenge, meta, member))
+        response = jsonify(me=boards.member_rank(challenge, member), **_board(challenge, meta, member))
     response.set_etag(tag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

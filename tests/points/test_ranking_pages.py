@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from learning.accounts.models import Account
 from learning.orgs.models import Member, MemberStatus, Organisation
 from learning.orgs.services import create_member, deactivate_member, transfer_member
-from learning.points import rankings, services
+from learning.points import ranking_pages, rankings, services
 from learning.points.models import LedgerEntry, MemberScore
 from learning.points.rankings import participants
 from learning.points.scoring import policy
@@ -71,12 +71,12 @@ def test_every_page_equals_the_same_slice_of_the_whole_ranking(db, city, key):
             whole = _whole(org, key, statuses)
             for per_page in (1, 4, 7):
                 for page in range(1, len(whole) // per_page + 3):
-                    got = rankings.member_ranking_page(org, key, statuses, page=page, per_page=per_page)
+                    got = ranking_pages.member_ranking_page(org, key, statuses, page=page, per_page=per_page)
                     expected = whole[(page - 1) * per_page: page * per_page]
                     assert got.rows == expected, (org_key, statuses, per_page, page)
                     assert got.total == len(whole)
                     assert got.distribution == dict(Counter(r.points for r in whole))
-            counts, children = rankings.page_figures(org, key, statuses)  # what the page shares
+            counts, children = ranking_pages.page_figures(org, key, statuses)  # what the page shares
             assert (counts.distribution, counts.total) == (dict(Counter(r.points for r in whole)), len(whole))
             assert children == rankings.org_ranking(org, key)
     points = [r.points for r in _whole(city["C"], key, None)]
@@ -92,7 +92,7 @@ def test_a_closed_period_pages_from_its_snapshot(db, city):
         assert [(r.member_id, r.points, r.rank) for r in frozen] == [(r.member_id, r.points, r.rank) for r in before]
         for per_page in (3, 10):
             for page in range(1, len(frozen) // per_page + 2):
-                got = rankings.member_ranking_page(city[org_key], "2026Q3", page=page, per_page=per_page)
+                got = ranking_pages.member_ranking_page(city[org_key], "2026Q3", page=page, per_page=per_page)
                 assert got.rows == frozen[(page - 1) * per_page: page * per_page]
                 assert got.total == len(frozen)
 
@@ -106,7 +106,7 @@ def test_a_ranking_page_does_not_read_every_member(db, city):
 
     sa.event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        got = rankings.member_ranking_page(city["C"], "2026Q3", page=2, per_page=5)
+        got = ranking_pages.member_ranking_page(city["C"], "2026Q3", page=2, per_page=5)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", seen)
     assert [r.rank for r in got.rows] == [r.rank for r in _whole(city["C"], "2026Q3", None)[5:10]]

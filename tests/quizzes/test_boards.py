@@ -7,7 +7,7 @@ import pytest
 
 from learning.orgs.models import Organisation, OrgKind
 from learning.orgs.services import create_member, create_organisation
-from learning.quizzes import boards, challenges
+from learning.quizzes import boards
 from learning.quizzes.models import Challenge
 from tests.conftest import IN_CI, login
 from tests.factories import PASSWORD
@@ -23,7 +23,7 @@ def _poll(client, campaign, etag=None):
 
 
 def _plain(campaign, sort="levels"):
-    return challenges.branch_board(campaign, sort)
+    return boards.branch_board(campaign, sort)
 
 
 def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, campaign, clock):
@@ -35,9 +35,9 @@ def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, camp
     assert first.status_code == 200 and first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
     body = first.get_json()
-    assert body["members"] == challenges.member_board(campaign, limit=20)
+    assert body["members"] == boards.member_board(campaign, limit=20)
     assert body["branches"] == _plain(campaign)[:20] and body["branch_count"] == len(_plain(campaign))
-    assert body["me"] == challenges.member_rank(campaign, wang) and body["me"]["rank"] == 1
+    assert body["me"] == boards.member_rank(campaign, wang) and body["me"]["rank"] == 1
 
     again = _poll(client, campaign, first.headers["ETag"])
     assert again.status_code == 304 and again.get_data() == b""
@@ -51,7 +51,7 @@ def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, camp
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     db.session.expire_all()
     fresh = db.session.get(Challenge, campaign.id)
-    assert changed.get_json()["members"] == challenges.member_board(fresh, limit=20)
+    assert changed.get_json()["members"] == boards.member_board(fresh, limit=20)
     assert [(r["name"], r["levels_passed"]) for r in changed.get_json()["members"]] == [("王党员", 2), ("赵小组", 1)]
     assert changed.get_json()["branches"] == _plain(fresh)[:20]
 

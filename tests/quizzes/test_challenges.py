@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from learning.points.models import LedgerEntry
-from learning.quizzes import analysis, attempts, challenges
+from learning.quizzes import analysis, attempts, boards, challenges
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.models import Challenge, ChallengeStatus, Question
 from tests.api.test_api import auth, token_for
@@ -115,7 +115,7 @@ def test_ties_are_broken_by_time_then_by_who_got_there_first(db, tree, campaign,
     play(wang, campaign.levels[0])
     db.session.commit()
     # Same levels, same score, same (zero) seconds: 赵小组 reached it first.
-    assert [r["name"] for r in challenges.member_board(campaign)] == ["赵小组", "王党员"]
+    assert [r["name"] for r in boards.member_board(campaign)] == ["赵小组", "王党员"]
 
 
 def test_item_analysis_worked_by_hand(db, tree, campaign, clock):

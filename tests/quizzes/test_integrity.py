@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from learning.orgs.models import Organisation
 from learning.points import services as points
 from learning.points.models import LedgerEntry, PointRule
-from learning.quizzes import attempts, challenges
+from learning.quizzes import attempts, boards, challenges
 from learning.quizzes.attempts import QuizError
 from learning.quizzes.banks import bank_by_slug, daily_quiz, set_contest_only
 from learning.quizzes.challenges import ChallengeSpec, LevelSpec
@@ -150,5 +150,5 @@ def test_the_leaderboard_breaks_a_tie_in_score_by_time(db, tree, banks, clock):
         answer_all(who, attempt)
         attempts.submit(who, attempt.token)
         db.session.commit()
-    board = challenges.member_board(challenge)
+    board = boards.member_board(challenge)
     assert [(r["name"], r["score"], r["seconds"]) for r in board] == [("赵小组", 100.0, 10), ("王党员", 100.0, 40)]
