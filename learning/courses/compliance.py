@@ -209,10 +209,13 @@ def workbook(org: Organisation, period_key: str):
                       "尚差必修", "尚差选修"], "bold")
         sheet.freeze(2)
         members = on_track = 0
+        statuses: dict[str, str] = {}  # each status worded once, not once a line
         for line in each_line(org, period_key):
             members += 1
             on_track += line.compliant
-            sheet.append([line.external_id or "", line.name, line.organisation, labels.member_status(line.status),
+            if line.status not in statuses:
+                statuses[line.status] = labels.member_status(line.status)
+            sheet.append([line.external_id or "", line.name, line.organisation, statuses[line.status],
                           float(line.got_required), float(line.need_required), float(line.got_elective),
                           float(line.need_elective), "达标" if line.compliant else "未达标",
                           float(line.behind_required), float(line.behind_elective)])

@@ -26,11 +26,17 @@ def _member_header():
 
 
 def _member_rows(org: Organisation, period_key: str):
+    statuses, grades = {}, {}  # worded once each, not once a member
+    eligible = {None: _("Not yet available"), True: _("Yes"), False: _("No")}
     for row in appraise(org, period_key):
         r, h = row.ranking, row.hours
-        yield [r.rank, r.name, r.organisation_name, labels.member_status(r.status), r.points, r.percentile,
-               labels.grade(row.grade) if r.status == "full" else _("Not graded"),
-               _("Not yet available") if row.eligible is None else (_("Yes") if row.eligible else _("No")),
+        if r.status not in statuses:
+            statuses[r.status] = labels.member_status(r.status)
+        grade = row.grade if r.status == "full" else "-"
+        if grade not in grades:
+            grades[grade] = labels.grade(grade) if grade != "-" else _("Not graded")
+        yield [r.rank, r.name, r.organisation_name, statuses[r.status], r.points, r.percentile, grades[grade],
+               eligible[row.eligible],
                *((float(h.required), float(h.need_required), float(h.elective), float(h.need_elective)) if h
                  else ("", "", "", "")),
                row.reason or "", "" if row.volunteer_hours is None else float(row.volunteer_hours)]
