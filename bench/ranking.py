@@ -1,4 +1,5 @@
-"""Rank a period at city scale on PostgreSQL, next to the bare SQL aggregate over the same rows.
+"""Rank a period at city scale on PostgreSQL, next to the bare SQL aggregate over the same rows
+(in-process; bench/rankings_pages.py times the same through HTTP, where users wait).
 
 Prerequisite: bench/generate_city.py has filled the database.  This script adds N ledger rows
 (default 10,000,000) spread over 2026 with SQL (generate_series), rebuilds the cached totals
@@ -6,7 +7,8 @@ from them the way `learning points verify-totals` checks them, then times:
 
 - bare: SELECT member_id, sum(points) FROM ledger_entry WHERE quarter_key = … GROUP BY member_id
   (the lower bound: the least work any ranking must do over the raw ledger);
-- the city's member ranking (window functions over cached totals), first page and the whole list;
+- the city's first page as the rankings page and API read it (ranking_pages), and the whole list
+  (window functions, as the exports read it);
 - the city's organisations ranked (figures for 14,000 organisations rolled up the tree);
 - one district's member ranking, first page.
 """
@@ -22,7 +24,7 @@ from learning import create_app
 from learning.config import PACKAGE_DIR
 from learning.extensions import db
 from learning.orgs.models import Organisation
-from learning.points import rankings
+from learning.points import ranking_pages, rankings
 from learning.points.models import LedgerEntry
 from learning.points.scoring import policy
 from learning.points.services import load_rules, rule_by_code
@@ -105,10 +107,10 @@ def main():
 
         bare_sql = text("SELECT member_id, sum(points) FROM ledger_entry WHERE quarter_key = :q GROUP BY member_id")
         bare = timed(lambda: db.session.execute(bare_sql, {"q": QUARTER}).all())
-        page = timed(lambda: rankings.member_ranking(city, QUARTER, limit=20))
+        page = timed(lambda: ranking_pages.member_ranking_page(city, QUARTER, page=1, per_page=20).rows)
         whole = timed(lambda: rankings.member_ranking(city, QUARTER))
         orgs = timed(lambda: rankings.org_ranking(city, QUARTER))
-        district_page = timed(lambda: rankings.member_ranking(district, QUARTER, limit=20))
+        district_page = timed(lambda: ranking_pages.member_ranking_page(district, QUARTER, page=1, per_page=20).rows)
         print(f"\n{'what':52} {'best':>9} {'median':>9}  ratio to bare")
         for label, (best, median, result) in (
             ("bare SQL aggregate over the quarter's ledger rows", bare),
