@@ -5,9 +5,10 @@ Every open campaign page polls its board every 15 seconds; a city-wide campaign 
 branches.  The board (the first members and every branch ranked three ways, in pages of 20) is
 built on the first poll after a level result — ``Challenge.board_version``, bumped in the level
 result's transaction, says which build is current — and kept in the shared cache
-(``learning.cache``: Redis when configured).  While one worker rebuilds, the others serve the
-previous build; a build is also renewed after ``QUIZ_BOARD_MAX_AGE_SECONDS``, since members who
-move or leave change the branch figures without a level result.
+(``learning.cache``: Redis when configured), rebuilt at most every ``QUIZ_BOARD_MIN_SECONDS`` (10)
+however fast results come.  While one worker rebuilds, the others serve the previous build; a build
+is also renewed after ``QUIZ_BOARD_MAX_AGE_SECONDS``, since members who move or leave change the
+branch figures without a level result.
 """
 from __future__ import annotations
 
@@ -127,7 +128,6 @@ def branch_board(challenge: Challenge, sort: str = "levels") -> list[dict]:
 # -- the shared builds ----------------------------------------------------------------------------
 SORTS = ("levels", "participation", "score")
 PAGE = 20
-KEEP_SECONDS = 3600
 
 
 def _now() -> float:
@@ -143,9 +143,11 @@ def current(challenge: Challenge) -> dict:
     ``branches`` (how many)."""
     store = cache()
     meta = store.get(_key(challenge.id))
-    max_age = current_app.config["QUIZ_BOARD_MAX_AGE_SECONDS"]
-    if meta is not None and meta["version"] == challenge.board_version and _now() - meta["built"] / 1000 < max_age:
-        return meta
+    config = current_app.config
+    age = _now() - meta["built"] / 1000 if meta is not None else None
+    if meta is not None and age < config["QUIZ_BOARD_MAX_AGE_SECONDS"] and (
+            meta["version"] == challenge.board_version or age < config["QUIZ_BOARD_MIN_SECONDS"]):
+        return meta  # current, or built less than QUIZ_BOARD_MIN_SECONDS ago (a busy campaign rebuilds at that pace)
     lock = _key(challenge.id, "building")
     if meta is not None and not store.claim(lock, 60):
         return meta  # another worker is building; the last build until it is done
@@ -169,8 +171,14 @@ def build(challenge: Challenge) -> dict:
             values.update({_key(challenge.id, built, "branch", r["organisation_id"]): r for r in ranked})
     meta = {"version": version, "built": built, "members": member_board(challenge, limit=PAGE), "branches": len(rows)}
     values[_key(challenge.id)] = meta  # last: a reader who finds it finds its pages
-    cache().set_many(values, KEEP_SECONDS)
+    cache().set_many(values, _keep_seconds())
     return meta
+
+
+def _keep_seconds() -> int:
+    """How long a build's pages are kept: a few rebuilds' worth, so that a busy campaign holds a
+    bounded number of builds (idle, it is rebuilt when they expire)."""
+    return 3 * current_app.config["QUIZ_BOARD_MIN_SECONDS"] + 60
 
 
 def branch_page(challenge: Challenge, meta: dict, sort: str = "levels", page: int = 1) -> list[dict]:

@@ -26,7 +26,18 @@ def _plain(campaign, sort="levels"):
     return boards.branch_board(campaign, sort)
 
 
-def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, campaign, clock):
+@pytest.fixture
+def later(app, monkeypatch):
+    """The boards' clock; ``later()`` moves it past the pace at which a busy board is rebuilt."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(boards, "_now", lambda: now[0])
+
+    def move(seconds=None):
+        now[0] += app.config["QUIZ_BOARD_MIN_SECONDS"] + 1 if seconds is None else seconds
+    return move
+
+
+def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, campaign, clock, later):
     wang = member(db, tree)
     play(wang, campaign.levels[0])
     db.session.commit()
@@ -47,6 +58,9 @@ def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, camp
     play(zhao, campaign.levels[0])
     play(wang, campaign.levels[1])
     db.session.commit()
+    soon = _poll(client, campaign, first.headers["ETag"]).get_json()  # the same build, the member's rank live
+    assert soon["members"] == body["members"] and soon["me"]["levels_passed"] == 2
+    later()
     changed = _poll(client, campaign, first.headers["ETag"])
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     db.session.expire_all()
@@ -95,7 +109,7 @@ def test_every_page_of_the_api_equals_ranking_on_the_spot(client, db, tree, crow
         assert got["branches"] == plain[(page - 1) * 20:page * 20]
 
 
-def test_one_worker_builds_while_the_others_serve_the_last_build(app, client, db, tree, campaign, clock):
+def test_one_worker_builds_while_the_others_serve_the_last_build(app, client, db, tree, campaign, clock, later):
     login(client, "member", PASSWORD)
     play(member(db, tree), campaign.levels[0])
     db.session.commit()
@@ -106,21 +120,40 @@ def test_one_worker_builds_while_the_others_serve_the_last_build(app, client, db
         assert cache().claim(f"board:{campaign.id}:building", 60)  # someone else is building
     play(member(db, tree, "g1_member"), campaign.levels[0])
     db.session.commit()
+    later()
     assert _poll(client, campaign).get_json()["members"] == before["members"]  # the last build meanwhile
     with app.app_context():
         cache().release(f"board:{campaign.id}:building")
     assert len(_poll(client, campaign).get_json()["members"]) == 2
 
 
-def test_a_build_is_renewed_after_its_maximum_age(app, client, db, tree, campaign, clock, monkeypatch):
+def test_a_build_is_renewed_after_its_maximum_age(app, client, db, tree, campaign, clock, later):
     login(client, "member", PASSWORD)
-    now = [1_800_000_000.0]
-    monkeypatch.setattr(boards, "_now", lambda: now[0])
     first = _poll(client, campaign).headers["ETag"]
-    now[0] += app.config["QUIZ_BOARD_MAX_AGE_SECONDS"] - 1
+    later(app.config["QUIZ_BOARD_MAX_AGE_SECONDS"] - 1)
     assert _poll(client, campaign, first).status_code == 304
-    now[0] += 2
+    later(2)
     assert _poll(client, campaign, first).status_code == 200
+
+
+def test_a_busy_board_is_rebuilt_at_most_every_few_seconds(app, client, db, tree, campaign, clock, later):
+    """Results every second do not rebuild 14,000 branches every second: a build serves for
+    QUIZ_BOARD_MIN_SECONDS, and only a few builds are kept."""
+    login(client, "member", PASSWORD)
+    built = []
+    real = boards.build
+    app.config["QUIZ_BOARD_MIN_SECONDS"] = 10
+    try:
+        for n, key in enumerate(["b1_member", "g1_member", "b2_member", "b1_secretary"]):
+            boards.build = lambda challenge: built.append(1) or real(challenge)
+            play(member(db, tree, key), campaign.levels[0])
+            db.session.commit()
+            _poll(client, campaign)
+            later(4)  # a result every 4 seconds
+        assert len(built) == 2  # at 0 s and 12 s, not four times
+        assert boards._keep_seconds() == 90
+    finally:
+        boards.build = real
 
 
 @pytest.fixture
