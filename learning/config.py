@@ -145,8 +145,9 @@ class Config:
         # A campaign's leaderboard is rebuilt on the first poll after a level result, and at least this
         # often (members who move or leave change the branch figures without a level result).
         self.QUIZ_BOARD_MAX_AGE_SECONDS = int(_env("QUIZ_BOARD_MAX_AGE_SECONDS", "300"))
-        # ... and at most this often while results keep coming (a build of 14,000 branches takes a second).
-        self.QUIZ_BOARD_MIN_SECONDS = int(_env("QUIZ_BOARD_MIN_SECONDS", "10"))
+        # ... and while results keep coming, building may take at most this share of the time (a build of
+        # 14,000 branches takes about a second: one every ten seconds; a branch's campaign: at once).
+        self.QUIZ_BOARD_BUILD_SHARE = float(_env("QUIZ_BOARD_BUILD_SHARE", "0.1"))
         # Shared cache for leaderboards: redis://… for every worker to share one; empty: each worker's memory.
         self.CACHE_URL = _env("CACHE_URL", "")
 

@@ -5,8 +5,9 @@ Every open campaign page polls its board every 15 seconds; a city-wide campaign 
 branches.  The board (the first members and every branch ranked three ways, in pages of 20) is
 built on the first poll after a level result — ``Challenge.board_version``, bumped in the level
 result's transaction, says which build is current — and kept in the shared cache
-(``learning.cache``: Redis when configured), rebuilt at most every ``QUIZ_BOARD_MIN_SECONDS`` (10)
-however fast results come.  While one worker rebuilds, the others serve the previous build; a build
+(``learning.cache``: Redis when configured); however fast results come, building takes at most
+``QUIZ_BOARD_BUILD_SHARE`` (a tenth) of the time, so a small campaign's board is rebuilt at once and
+a city's about every ten seconds.  While one worker rebuilds, the others serve the previous build; a build
 is also renewed after ``QUIZ_BOARD_MAX_AGE_SECONDS``, since members who move or leave change the
 branch figures without a level result.
 """
@@ -146,8 +147,8 @@ def current(challenge: Challenge) -> dict:
     config = current_app.config
     age = _now() - meta["built"] / 1000 if meta is not None else None
     if meta is not None and age < config["QUIZ_BOARD_MAX_AGE_SECONDS"] and (
-            meta["version"] == challenge.board_version or age < config["QUIZ_BOARD_MIN_SECONDS"]):
-        return meta  # current, or built less than QUIZ_BOARD_MIN_SECONDS ago (a busy campaign rebuilds at that pace)
+            meta["version"] == challenge.board_version or age < _pace(meta["took"])):
+        return meta  # current, or too recent to build again yet (a busy campaign rebuilds at its pace)
     lock = _key(challenge.id, "building")
     if meta is not None and not store.claim(lock, 60):
         return meta  # another worker is building; the last build until it is done
@@ -160,7 +161,8 @@ def current(challenge: Challenge) -> dict:
 def build(challenge: Challenge) -> dict:
     """Rank the campaign's members and branches now and store the pages."""
     version = challenge.board_version  # read before ranking: the build is at least this fresh
-    built = int(_now() * 1000)
+    started = _now()
+    built = int(started * 1000)
     rows = branch_figures(challenge)
     values = {}
     for sort in SORTS:
@@ -170,15 +172,23 @@ def build(challenge: Challenge) -> dict:
         if sort == SORTS[0]:
             values.update({_key(challenge.id, built, "branch", r["organisation_id"]): r for r in ranked})
     meta = {"version": version, "built": built, "members": member_board(challenge, limit=PAGE), "branches": len(rows)}
+    meta["took"] = _now() - started
     values[_key(challenge.id)] = meta  # last: a reader who finds it finds its pages
-    cache().set_many(values, _keep_seconds())
+    cache().set_many(values, _keep_seconds(meta["took"]))
     return meta
 
 
-def _keep_seconds() -> int:
-    """How long a build's pages are kept: a few rebuilds' worth, so that a busy campaign holds a
+def _pace(took: float) -> float:
+    """Seconds between two builds while results keep coming: a build may use at most
+    ``QUIZ_BOARD_BUILD_SHARE`` of the time (a campaign of a few branches is rebuilt at once, a city's
+    of 14,000 branches, a second to build, every ten seconds at the default of 0.1)."""
+    return took / current_app.config["QUIZ_BOARD_BUILD_SHARE"]
+
+
+def _keep_seconds(took: float) -> int:
+    """How long a build's pages are kept: a few builds' worth, so that a busy campaign holds a
     bounded number of builds (idle, it is rebuilt when they expire)."""
-    return 3 * current_app.config["QUIZ_BOARD_MIN_SECONDS"] + 60
+    return int(3 * _pace(took)) + 60
 
 
 def branch_page(challenge: Challenge, meta: dict, sort: str = "levels", page: int = 1) -> list[dict]:

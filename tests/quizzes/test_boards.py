@@ -28,12 +28,12 @@ def _plain(campaign, sort="levels"):
 
 @pytest.fixture
 def later(app, monkeypatch):
-    """The boards' clock; ``later()`` moves it past the pace at which a busy board is rebuilt."""
+    """The boards' clock; ``later(seconds)`` moves it."""
     now = [1_800_000_000.0]
     monkeypatch.setattr(boards, "_now", lambda: now[0])
 
-    def move(seconds=None):
-        now[0] += app.config["QUIZ_BOARD_MIN_SECONDS"] + 1 if seconds is None else seconds
+    def move(seconds=1):
+        now[0] += seconds
     return move
 
 
@@ -58,9 +58,7 @@ def test_a_poll_between_two_level_results_is_not_modified(client, db, tree, camp
     play(zhao, campaign.levels[0])
     play(wang, campaign.levels[1])
     db.session.commit()
-    soon = _poll(client, campaign, first.headers["ETag"]).get_json()  # the same build, the member's rank live
-    assert soon["members"] == body["members"] and soon["me"]["levels_passed"] == 2
-    later()
+    later(0.01)
     changed = _poll(client, campaign, first.headers["ETag"])
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     db.session.expire_all()
@@ -120,7 +118,7 @@ def test_one_worker_builds_while_the_others_serve_the_last_build(app, client, db
         assert cache().claim(f"board:{campaign.id}:building", 60)  # someone else is building
     play(member(db, tree, "g1_member"), campaign.levels[0])
     db.session.commit()
-    later()
+    later(0.01)
     assert _poll(client, campaign).get_json()["members"] == before["members"]  # the last build meanwhile
     with app.app_context():
         cache().release(f"board:{campaign.id}:building")
@@ -136,24 +134,33 @@ def test_a_build_is_renewed_after_its_maximum_age(app, client, db, tree, campaig
     assert _poll(client, campaign, first).status_code == 200
 
 
-def test_a_busy_board_is_rebuilt_at_most_every_few_seconds(app, client, db, tree, campaign, clock, later):
-    """Results every second do not rebuild 14,000 branches every second: a build serves for
-    QUIZ_BOARD_MIN_SECONDS, and only a few builds are kept."""
+def test_a_busy_board_is_rebuilt_at_its_pace(app, client, db, tree, campaign, clock, later, monkeypatch):
+    """Results every few seconds do not rebuild a big board each time: building takes at most
+    QUIZ_BOARD_BUILD_SHARE of the time (a build of 1 s: one every 10 s), and only a few builds are kept."""
     login(client, "member", PASSWORD)
-    built = []
-    real = boards.build
-    app.config["QUIZ_BOARD_MIN_SECONDS"] = 10
-    try:
-        for n, key in enumerate(["b1_member", "g1_member", "b2_member", "b1_secretary"]):
-            boards.build = lambda challenge: built.append(1) or real(challenge)
-            play(member(db, tree, key), campaign.levels[0])
-            db.session.commit()
-            _poll(client, campaign)
-            later(4)  # a result every 4 seconds
-        assert len(built) == 2  # at 0 s and 12 s, not four times
-        assert boards._keep_seconds() == 90
-    finally:
-        boards.build = real
+    builds = []
+    ranking = boards.branch_figures
+
+    def a_second_to_build(challenge):
+        builds.append(1)
+        later(1)
+        return ranking(challenge)
+
+    monkeypatch.setattr(boards, "branch_figures", a_second_to_build)
+    for key in ["b1_member", "g1_member", "b2_member", "b1_secretary"]:
+        play(member(db, tree, key), campaign.levels[0])
+        db.session.commit()
+        _poll(client, campaign)
+        later(4)  # a result every 4 seconds
+    assert len(builds) == 2  # at 0 s and 13 s, not four times
+    assert boards._pace(1.0) == 10 and boards._keep_seconds(1.0) == 90
+    monkeypatch.setattr(boards, "branch_figures", ranking)  # builds that take no time (on this clock)
+    later(10)
+    assert len(_poll(client, campaign).get_json()["members"]) == 4
+    play(member(db, tree, "b2_secretary"), campaign.levels[0])
+    db.session.commit()
+    later(0.01)  # a board that builds at once is rebuilt at once
+    assert len(_poll(client, campaign).get_json()["members"]) == 5
 
 
 @pytest.fixture
