@@ -1,4 +1,5 @@
-"""A small shared cache for figures many people look at and few change (campaign leaderboards).
+"""A small shared cache for figures many people look at at once (campaign leaderboards, the city's
+rankings page).
 
 With ``LEARNING_CACHE_URL`` (``redis://…``) every worker shares one Redis; without it each worker
 keeps its own copy in memory.  Values are JSON.  ``claim`` is a short lock (SET NX with an

@@ -150,12 +150,14 @@ def current(challenge: Challenge) -> dict:
             meta["version"] == challenge.board_version or age < _pace(meta["took"])):
         return meta  # current, or too recent to build again yet (a busy campaign rebuilds at its pace)
     lock = _key(challenge.id, "building")
-    if meta is not None and not store.claim(lock, 60):
+    claimed = store.claim(lock, 60)
+    if meta is not None and not claimed:
         return meta  # another worker is building; the last build until it is done
     try:
-        return build(challenge)
+        return build(challenge)  # (with no build at all yet, every worker builds its own first one)
     finally:
-        store.release(lock)
+        if claimed:
+            store.release(lock)
 
 
 def build(challenge: Challenge) -> dict:
