@@ -75,23 +75,21 @@ class Server:
                     pids.append(int(entry.name))
         return pids
 
-    def rss_mb(self) -> dict[int, float]:
-        """Resident memory of each worker now, in MB."""
+    def _status_mb(self, field: str) -> dict[int, float]:
         found = {}
         for pid in self.workers():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     found[pid] = int(line.split()[1]) / 1024
         return found
 
+    def rss_mb(self) -> dict[int, float]:
+        """Resident memory of each worker now, in MB."""
+        return self._status_mb("VmRSS")
+
     def peak_mb(self) -> dict[int, float]:
         """The most each worker has held since it started (VmHWM), in MB."""
-        found = {}
-        for pid in self.workers():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    found[pid] = int(line.split()[1]) / 1024
-        return found
+        return self._status_mb("VmHWM")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -148,18 +146,30 @@ class Browser:
             raise SystemExit(f"{username} could not sign in")
 
     def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
-        request = urllib.request.Request(self.base + path, headers=headers or {})
-        try:
-            response = self.opener.open(request, timeout=300)
-            return response.status, response.read(), dict(response.headers)
-        except urllib.error.HTTPError as error:
-            return error.code, error.read(), dict(error.headers)
+        return _fetch(self.opener, self.base + path, headers)
+
+    def ok(self, path: str) -> bytes:
+        """The body of ``path``, which must answer 200."""
+        return _ok(*self.get(path)[:2])
 
 
 def get(base: str, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
-    request = urllib.request.Request(base + path, headers=headers or {})
+    return _fetch(urllib.request.build_opener(), base + path, headers)
+
+
+def get_ok(base: str, path: str, headers: dict | None = None) -> bytes:
+    """The body of ``path``, which must answer 200."""
+    return _ok(*get(base, path, headers)[:2])
+
+
+def _ok(status: int, body: bytes) -> bytes:
+    assert status == 200, (status, body[:300])
+    return body
+
+
+def _fetch(opener, url: str, headers: dict | None) -> tuple[int, bytes, dict]:
     try:
-        response = urllib.request.urlopen(request, timeout=300)
+        response = opener.open(urllib.request.Request(url, headers=headers or {}), timeout=300)
         return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read(), dict(error.headers)

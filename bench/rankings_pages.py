@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Browser, Server, api_token, city_app, ensure_account, get, report, sql_timer, timed  # noqa: E402
+from bench.common import Browser, Server, api_token, city_app, ensure_account, get_ok, report, sql_timer, timed  # noqa: E402
 
 LIVE, CLOSED = "2026Q3", "2026Q2"
 BARE = "SELECT member_id, sum(points) FROM ledger_entry WHERE quarter_key = :q GROUP BY member_id"
@@ -60,24 +60,20 @@ def main() -> None:
         api = f"/api/v1/rankings?org={city_id}&period={{}}&per_page=20"
         headers = {"Authorization": f"Bearer {token}"}
 
-        def check(status, body):
-            assert status == 200, (status, body[:300])
-            return body
-
-        html_live, body = timed(lambda: check(*reviewer.get(page.format(LIVE))[:2]))
+        html_live, body = timed(lambda: reviewer.ok(page.format(LIVE)))
         assert "党员" in body.decode()
-        html_closed, _ = timed(lambda: check(*reviewer.get(page.format(CLOSED))[:2]))
-        api_live, body = timed(lambda: check(*get(server.base, api.format(LIVE), headers)[:2]))
+        html_closed, _ = timed(lambda: reviewer.ok(page.format(CLOSED)))
+        api_live, body = timed(lambda: get_ok(server.base, api.format(LIVE), headers))
         items = json.loads(body)["items"]
         assert len(items) == 20 and json.loads(body)["total"] == 220_000, json.loads(body)["total"]
-        api_closed, _ = timed(lambda: check(*get(server.base, api.format(CLOSED), headers)[:2]))
+        api_closed, _ = timed(lambda: get_ok(server.base, api.format(CLOSED), headers))
 
         alone = html_live
         took = []
 
         def one():
             started = time.perf_counter()
-            check(*reviewer.get(page.format(LIVE))[:2])
+            reviewer.ok(page.format(LIVE))
             took.append(time.perf_counter() - started)
 
         threads = [threading.Thread(target=one) for _ in range(8)]
@@ -88,8 +84,8 @@ def main() -> None:
         eight = statistics.median(took)
 
         branch_page = f"/admin/points/rankings?org={branch_id}&period={LIVE}"
-        branch_time, _ = timed(lambda: check(*secretary.get(branch_page)[:2]), runs=20)
-        health, _ = timed(lambda: check(*get(server.base, "/healthz")[:2]), runs=20)
+        branch_time, _ = timed(lambda: secretary.ok(branch_page), runs=20)
+        health, _ = timed(lambda: get_ok(server.base, "/healthz"), runs=20)
         after = server.rss_mb()
     finally:
         server.stop()

@@ -26,7 +26,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 class LargeWorkbook:
     """An .xlsx of any length written row by row to a temporary file (XlsxWriter's constant-memory
     mode), so a city's 220,000 rows do not sit in the worker's memory; ``response`` sends the
-    file and removes it.  Text cells go through :func:`safe`."""
+    file and removes it; used as ``with LargeWorkbook() as book:``, a failure while writing removes it
+too.  Text cells go through :func:`safe`."""
 
     def __init__(self):
         import tempfile
@@ -71,6 +72,14 @@ class LargeWorkbook:
                 return handle.read()
         finally:
             os.unlink(self.path)
+
+    def __enter__(self) -> "LargeWorkbook":
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if kind is not None:  # a failure while writing leaves no temporary file behind
+            self.discard()
+        return False
 
     def discard(self) -> None:
         import os

@@ -201,8 +201,7 @@ def workbook(org: Organisation, period_key: str):
     from learning import labels
     from learning.spreadsheet import LargeWorkbook
 
-    book = LargeWorkbook()
-    try:
+    with LargeWorkbook() as book:
         sheet = book.sheet("学时", [14, 12, 22, 12, 10, 10, 10, 10, 10, 10, 10])
         sheet.append([f"{org.name} · {period_key} 学时完成情况"], "title")
         sheet.append(["党员编号", "姓名", "所在组织", "人员类别", "必修学时", "必修要求", "选修学时", "选修要求", "是否达标",
@@ -222,7 +221,4 @@ def workbook(org: Organisation, period_key: str):
         sheet.append([])
         sheet.append(["合计", f"{members} 人", f"达标 {on_track} 人",
                       f"达标率 {on_track / members:.0%}" if members else "达标率 0%", "年度" if "Q" not in period_key else "季度"])
-    except BaseException:
-        book.discard()
-        raise
     return book

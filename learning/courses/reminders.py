@@ -68,9 +68,10 @@ def remind_behind(today: date | None = None) -> ReminderReport:
         if db.engine.dialect.name == "postgresql":
             for root in db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))
                                            .order_by(Organisation.id)).all():
-                behind = _behind_select(root, period_key, stage)
-                report.behind += db.session.scalar(select(func.count()).select_from(behind.subquery()))
-                report.notified += notifications.notify_selected(notifications.HOURS_BEHIND, key, behind)
+                chosen, new = notifications.notify_selected(notifications.HOURS_BEHIND, key,
+                                                            _behind_select(root, period_key, stage))
+                report.behind += chosen
+                report.notified += new
                 db.session.commit()
         else:
             for behind in behind_batches(period_key, stage):

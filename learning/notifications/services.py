@@ -42,17 +42,20 @@ def notify(kind: str, key: str, per_member: dict[int, dict]) -> list[int]:
     return new
 
 
-def notify_selected(kind: str, key: str, rows) -> int:
+def notify_selected(kind: str, key: str, rows) -> tuple[int, int]:
     """:func:`notify` for members chosen by a SELECT of (member_id, params), inserted by the
-    database in one INSERT … SELECT (a city's reminders without reading 220,000 rows into Python);
-    returns how many had not had it yet."""
-    chosen = rows.subquery()
-    statement = (insert_for(Notification).from_select(
+    database in one statement (a city's reminders without reading 220,000 rows into Python);
+    returns (how many were chosen, how many had not had it yet)."""
+    chosen = rows.cte("chosen")
+    inserted = (insert_for(Notification).from_select(
         ["member_id", "kind", "key", "params", "created_at"],
         select(chosen.c.member_id, literal(kind), literal(key), chosen.c.params, literal(utcnow(), UTCDateTime)))
         .on_conflict_do_nothing(index_elements=["member_id", "key"])
         .returning(Notification.member_id).cte("inserted"))
-    return db.session.scalar(select(func.count()).select_from(statement))  # WITH inserted AS (INSERT …)
+    # WITH chosen AS (SELECT …), inserted AS (INSERT … SELECT FROM chosen … RETURNING) SELECT both counts
+    found = db.session.execute(select(select(func.count()).select_from(chosen).scalar_subquery(),
+                                      select(func.count()).select_from(inserted).scalar_subquery())).one()
+    return int(found[0]), int(found[1])
 
 
 _wordings: dict = {}

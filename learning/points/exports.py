@@ -81,8 +81,7 @@ def rankings_xlsx(org: Organisation, period_key: str) -> LargeWorkbook:
     """The members, branches and bonuses-and-deductions sheets, written row by row to a temporary
     file (a city's 220,000 members do not sit in memory); ``.response(name)`` sends it,
     ``.bytes()`` reads it."""
-    book = LargeWorkbook()
-    try:
+    with LargeWorkbook() as book:
         title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
         note = provenance(period_key)
         made = _("Generated at %(time)s (%(zone)s)", time=utcnow().astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"),
@@ -100,9 +99,6 @@ def rankings_xlsx(org: Organisation, period_key: str) -> LargeWorkbook:
             sheet.freeze(4)
             for row in rows:
                 sheet.append(row)
-    except BaseException:
-        book.discard()
-        raise
     return book
 
 

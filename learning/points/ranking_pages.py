@@ -89,7 +89,10 @@ def _ranking_sources(org: Organisation, period_key: str, statuses: list[str] | N
 
 def ranking_counts(org: Organisation, period_key: str, statuses: list[str] | None = None) -> RankingCounts:
     periods.parse(period_key)
-    scored, _unscored, in_scope = _ranking_sources(org, period_key, statuses)
+    return _counts(*_ranking_sources(org, period_key, statuses))
+
+
+def _counts(scored, _unscored, in_scope) -> RankingCounts:
     counted = scored.subquery()
     distribution = {int(p): int(n) for p, n in db.session.execute(
         select(counted.c.points, func.count()).group_by(counted.c.points))}
@@ -109,8 +112,9 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
     one more than the members above it.  Members with no entries in the period score 0 and come
     after those whose entries net to 0."""
     periods.parse(period_key)
-    counts = counts or ranking_counts(org, period_key, statuses)
-    scored, unscored, _in_scope = _ranking_sources(org, period_key, statuses)
+    sources = _ranking_sources(org, period_key, statuses)
+    counts = counts or _counts(*sources)
+    scored, unscored, _in_scope = sources
     distribution, total, missing = counts.distribution, counts.total, counts.unscored
     offset = (max(page, 1) - 1) * per_page
 
