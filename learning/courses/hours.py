@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from learning.courses.compliance import lines_query
 from learning.extensions import db
@@ -38,5 +38,19 @@ def hours_for_appraisal(member_ids: list[int], period_key: str) -> dict[int, app
     return found
 
 
+def hours_query(org: Organisation, period_key: str, member_ids=None):
+    """The same hours as a SELECT of (member_id, got_required, got_elective, need_required,
+    need_elective): of the active members below ``org``, or of ``member_ids`` (a SELECT of ids)
+    wherever they are now."""
+    roots = [org] if member_ids is None else \
+        db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))).all()
+    parts = []
+    for root in roots:
+        lines = lines_query(root, period_key, member_ids=member_ids).subquery()
+        parts.append(select(lines.c.member_id, lines.c.got_required, lines.c.got_elective, lines.c.need_required,
+                            lines.c.need_elective))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 def register() -> None:
-    appraisal.register_hours_provider(hours_for_appraisal)
+    appraisal.register_hours_provider(hours_for_appraisal, hours_query)

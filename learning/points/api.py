@@ -10,9 +10,8 @@ from learning.api.problems import problem
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.scoping import Permission, scope_for
-from learning.points import disputes, manual, periods, queries, ranking_pages, rankings, services
+from learning.points import appraisal_pages, disputes, manual, periods, queries, ranking_pages, rankings, services
 from learning.points.models import LedgerEntry
-from learning.points.appraisal import appraise
 from learning.replica import reads_from_replica
 from learning.points.schemas import (
     AppraisalArgsSchema,
@@ -123,14 +122,14 @@ def appraisal(args):
     if org is None:
         return problem(404, detail=_("No such organisation in your scope."))
     period_key = args.get("period") or periods.current_quarter()
-    rows = appraise(org, period_key)
-    start = (args["page"] - 1) * args["per_page"]
+    found = appraisal_pages.figures(org, period_key)
+    rows = appraisal_pages.page_rows(org, period_key, found, page=args["page"], per_page=args["per_page"])
     items = [{"rank": r.ranking.rank, "id": r.ranking.member_id, "name": r.ranking.name,
               "organisation": r.ranking.organisation_name, "status": r.ranking.status, "points": r.ranking.points,
               "grade": r.grade.value if r.grade else None, "eligible": r.eligible, "reason": r.reason,
-              "hours": r.hours, "volunteer_hours": r.volunteer_hours} for r in rows[start:start + args["per_page"]]]
+              "hours": r.hours, "volunteer_hours": r.volunteer_hours} for r in rows]
     return {"period": period_key, "org": org.id, "items": items, "page": args["page"], "per_page": args["per_page"],
-            "total": len(rows)}
+            "total": found.appraised.total}
 
 
 def _scores_org(scope, org_id):

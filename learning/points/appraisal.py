@@ -6,6 +6,7 @@ content/points/scoring.yaml.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from learning.orgs.models import Organisation
 from learning.points import periods
 from learning.points.rankings import MemberRow, member_ranking
-from learning.points.scoring import policy, rank_with_ties
+from learning.points.scoring import Policy, policy
 
 
 class Grade(str, enum.Enum):
@@ -39,14 +40,23 @@ class StudyHours:
     need_elective: Decimal
 
 
-# Study hours come from the courses feature, which registers itself here (points imports no feature).
+# Study hours come from the courses feature, which registers itself here (points imports no feature):
+# for a list of members ({member id: hours}), and as a SELECT of (member_id, got_required, got_elective,
+# need_required, need_elective) for the members of a subtree, or of a SELECT of member ids.
 HoursProvider = Callable[[list[int], str], dict[int, StudyHours]]
-_hours_provider: HoursProvider | None = None
+HoursQuery = Callable[..., object]
+_hours_provider: tuple[HoursProvider, HoursQuery] | None = None
 
 
-def register_hours_provider(provider: HoursProvider) -> None:
+def register_hours_provider(members: HoursProvider, query: HoursQuery) -> None:
     global _hours_provider
-    _hours_provider = provider
+    _hours_provider = (members, query)
+
+
+def hours_query(org: Organisation, period_key: str, member_ids=None):
+    """The SELECT of the gate period's hours for ``org``'s members (or ``member_ids``), None without
+    the courses feature."""
+    return _hours_provider[1](org, gate_period(period_key), member_ids) if _hours_provider else None
 
 
 # Hours of volunteer service (志愿服务时长) in a year, from orglife, likewise: per member ({member id: hours})
@@ -115,56 +125,98 @@ class AppraisalRow:
     volunteer_hours: Decimal | None = None  # in the period's year; None: not available
 
 
-def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
-    p = policy()
-    rows = [r for r in member_ranking(org, period_key) if r.status in APPRAISED]
-    hours = _hours_provider([r.member_id for r in rows], gate_period(period_key)) if _hours_provider else {}
-    year = service_year(period_key)
-    served = _volunteer_providers[0]([r.member_id for r in rows], year) if _volunteer_providers and year else None
-    # members with the same hours and quota get the same answer: worded once per distinct case
-    worded: dict = {}
+class Grading:
+    """The suggested grades of one appraisal, from how many members have each (status, points,
+    eligible) — counted in Python for a branch's list, or by one GROUP BY for a city.
 
-    def gate_of(found: StudyHours | None):
+    优秀: whole groups of equal scores, best first, while the total stays within the share; only
+    members eligible for awards (the study-hours gate) are suggested.  The other full members by
+    their percentile among full members; probationary members are ranked but not graded."""
+
+    def __init__(self, tally: dict[tuple[str, int, bool | None], int], p: Policy | None = None):
+        self.policy = p = p or policy()
+        self.tally = tally
+        full: Counter[int] = Counter()
+        candidates: Counter[int] = Counter()  # full members the gate does not exclude
+        for (status, points, eligible_), n in tally.items():
+            if status == "full":
+                full[points] += n
+                if eligible_ is not False:
+                    candidates[points] += n
+        self.full = sum(full.values())
+        allowed = int(self.full * p.excellent_share)  # exact: the share is a Fraction
+        self.excellent_from: int | None = None  # the lowest score suggested excellent
+        taken = 0
+        for points in sorted(candidates, reverse=True):
+            taken += candidates[points]
+            if points <= 0 or taken > allowed:
+                break
+            self.excellent_from = points
+        self.above: dict[int, int] = {}  # full members scoring higher than each score
+        running = 0
+        for points in sorted(full, reverse=True):
+            self.above[points] = running
+            running += full[points]
+
+    def grade(self, status: str, points: int, eligible_: bool | None) -> Grade | None:
+        if status != "full":
+            return None
+        p = self.policy
+        if eligible_ is not False and self.excellent_from is not None and points >= self.excellent_from:
+            return Grade.EXCELLENT
+        rank, n = self.above[points] + 1, self.full
+        percentile = 100.0 * (1 - (rank - 1) / (n - 1)) if n > 1 else 100.0
+        if points < p.unqualified_points_below:
+            return Grade.UNQUALIFIED
+        if n >= p.basic_min_members and percentile < p.basic_below_percentile:
+            return Grade.BASIC
+        return Grade.QUALIFIED
+
+    def counts(self) -> dict[Grade | None, int]:
+        """How many appraised members have each grade (None: probationary, not graded)."""
+        found: Counter = Counter()
+        for (status, points, eligible_), n in self.tally.items():
+            if status in APPRAISED:
+                found[self.grade(status, points, eligible_)] += n
+        return dict(found)
+
+
+class Gate:
+    """Eligibility and its reason for each member's hours, worded once per distinct case (members
+    with the same hours and quota get the same answer)."""
+
+    def __init__(self):
+        self._worded: dict = {}
+
+    def __call__(self, found: StudyHours | None) -> tuple[bool | None, str | None]:
         key = None if found is None else (found.period_key, found.required, found.elective, found.need_required,
                                           found.need_elective)
-        if key not in worded:
-            worded[key] = eligibility(found)
-        return worded[key]
+        if key not in self._worded:
+            self._worded[key] = eligibility(found)
+        return self._worded[key]
 
+
+def appraise(org: Organisation, period_key: str) -> list[AppraisalRow]:
+    """Every appraised member of ``org``'s subtree in ranking order, graded: the whole list, for a
+    branch (``appraisal_pages`` reads a page of a city's)."""
+    rows = [r for r in member_ranking(org, period_key) if r.status in APPRAISED]
+    hours = hours_for([r.member_id for r in rows], period_key)
+    served = volunteer_for([r.member_id for r in rows], period_key)
+    gate_of = Gate()
     gate = {r.member_id: gate_of(hours.get(r.member_id)) for r in rows}
-    full = [r for r in rows if r.status == "full"]
-    grades: dict[int, Grade] = {}
-
-    # 优秀: whole groups of equal scores, best first, while the total stays within the share; only
-    # members eligible for awards (the study-hours gate) are suggested.
-    allowed = int(len(full) * p.excellent_share)  # exact: the share is a Fraction
-    taken = 0
-    groups: list[list[MemberRow]] = []
-    for row in (r for r in full if gate[r.member_id][0] is not False):
-        if groups and groups[-1][0].points == row.points:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    for group in groups:
-        if group[0].points <= 0 or taken + len(group) > allowed:
-            break
-        for row in group:
-            grades[row.member_id] = Grade.EXCELLENT
-        taken += len(group)
-
-    # Percentiles among full members only.
-    ranks = rank_with_ties([r.points for r in full])
-    n = len(full)
-    for row, rank in zip(full, ranks):
-        if row.member_id in grades:
-            continue
-        percentile = 100.0 * (1 - (rank - 1) / (n - 1)) if n > 1 else 100.0
-        if row.points < p.unqualified_points_below:
-            grades[row.member_id] = Grade.UNQUALIFIED
-        elif n >= p.basic_min_members and percentile < p.basic_below_percentile:
-            grades[row.member_id] = Grade.BASIC
-        else:
-            grades[row.member_id] = Grade.QUALIFIED
-    return [AppraisalRow(r, grades.get(r.member_id), gate[r.member_id][0], hours.get(r.member_id), gate[r.member_id][1],
+    grading = Grading(Counter((r.status, r.points, gate[r.member_id][0]) for r in rows))
+    return [AppraisalRow(r, grading.grade(r.status, r.points, gate[r.member_id][0]), gate[r.member_id][0],
+                         hours.get(r.member_id), gate[r.member_id][1],
                          None if served is None else served.get(r.member_id, Decimal(0)))
             for r in rows]
+
+
+def hours_for(member_ids: list[int], period_key: str) -> dict[int, StudyHours]:
+    """The members' credit hours in the gate's period of ``period_key`` ({} without the courses feature)."""
+    return _hours_provider[0](member_ids, gate_period(period_key)) if _hours_provider and member_ids else {}
+
+
+def volunteer_for(member_ids: list[int], period_key: str) -> dict[int, Decimal] | None:
+    """The members' hours of volunteer service in the period's year (None: not available)."""
+    year = service_year(period_key)
+    return _volunteer_providers[0](member_ids, year) if _volunteer_providers and year else None

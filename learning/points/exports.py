@@ -15,7 +15,7 @@ from learning.db import utcnow
 from learning.spreadsheet import LargeWorkbook, safe_row
 from learning.orgs.models import Organisation
 from learning.points import periods
-from learning.points.appraisal import appraise
+from learning.points.appraisal_pages import each_row
 from learning.points.rankings import branch_ranking, snapshot_for
 
 
@@ -28,7 +28,7 @@ def _member_header():
 def _member_rows(org: Organisation, period_key: str):
     statuses, grades = {}, {}  # worded once each, not once a member
     eligible = {None: _("Not yet available"), True: _("Yes"), False: _("No")}
-    for row in appraise(org, period_key):
+    for row in each_row(org, period_key):
         r, h = row.ranking, row.hours
         if r.status not in statuses:
             statuses[r.status] = labels.member_status(r.status)

@@ -48,7 +48,7 @@ class RankingCounts:
         return cls({int(p): int(n) for p, n in data["distribution"]}, data["total"], data["unscored"])
 
 
-def _ranking_sources(org: Organisation, period_key: str, statuses: list[str] | None):
+def ranking_sources(org: Organisation, period_key: str, statuses: list[str] | None):
     """(the scored rows, the members with no entries or None for a snapshot, the count of members
     in scope or None) of a ranking, as SELECTs with the same columns."""
     snapshot = snapshot_for(period_key)
@@ -89,7 +89,7 @@ def _ranking_sources(org: Organisation, period_key: str, statuses: list[str] | N
 
 def ranking_counts(org: Organisation, period_key: str, statuses: list[str] | None = None) -> RankingCounts:
     periods.parse(period_key)
-    return _counts(*_ranking_sources(org, period_key, statuses))
+    return _counts(*ranking_sources(org, period_key, statuses))
 
 
 def _counts(scored, _unscored, in_scope) -> RankingCounts:
@@ -112,7 +112,7 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
     one more than the members above it.  Members with no entries in the period score 0 and come
     after those whose entries net to 0."""
     periods.parse(period_key)
-    sources = _ranking_sources(org, period_key, statuses)
+    sources = ranking_sources(org, period_key, statuses)
     counts = counts or _counts(*sources)
     scored, unscored, _in_scope = sources
     distribution, total, missing = counts.distribution, counts.total, counts.unscored
@@ -135,7 +135,7 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
             if len(found) < per_page and offset < size:
                 found += ordered(part, offset, per_page - len(found))
             offset = max(offset - size, 0)
-    above = _members_above(distribution)
+    above = members_above(distribution)
     rows = []
     for r in found:
         rank = above[int(r.points)] + 1
@@ -147,7 +147,7 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
     return RankingPage(rows, total, distribution)
 
 
-def _members_above(distribution: dict[int, int]) -> dict[int, int]:
+def members_above(distribution: dict[int, int]) -> dict[int, int]:
     """For each score, how many members have a higher one."""
     above, running = {}, 0
     for points in sorted(distribution, reverse=True):

@@ -16,8 +16,8 @@ from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
 from learning.orgs.scoping import Permission, scope_for
 from learning.web import ListPage, admin_required, org_arg, page_arg
-from learning.points import disputes, manual, periods, queries, ranking_pages, rankings, services
-from learning.points.appraisal import appraise, branch_service, service_year
+from learning.points import appraisal_pages, disputes, manual, periods, queries, ranking_pages, rankings, services
+from learning.points.appraisal import branch_service, service_year
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
 from learning.points.forms import DisputeForm, RuleSettingForm
 from learning.points.models import LedgerEntry, Period, PointRule, RuleSetting, Snapshot
@@ -133,19 +133,17 @@ BRANCH_ROWS = 100
 def appraisal_page():
     org = org_arg(Permission.VIEW_SCORES)
     period_key = _period_arg()
-    rows = appraise(org, period_key)
+    found = appraisal_pages.figures(org, period_key)
     served = branch_service(org, period_key)
-    counts = {}
-    for row in rows:
-        counts[row.grade] = counts.get(row.grade, 0) + 1
+    size = current_app.config["PAGE_SIZE"]
     return render_template(
         "points/appraisal.html",
         org=org,
         period_key=period_key,
         period_choices=_period_choices(),
-        rows=rows,
-        listed=ListPage(rows, page_arg(), current_app.config["PAGE_SIZE"]),  # the grades count every row
-        counts=counts,
+        listed=ListPage.counted(found.appraised.total, page_arg(), size, lambda number: appraisal_pages.page_rows(
+            org, period_key, found, page=number, per_page=size)),
+        counts=found.counts,  # over every appraised member, not the page
         branches=rankings.branch_ranking(org, period_key),
         branch_rows=BRANCH_ROWS,
         service_year=service_year(period_key) if served is not None else None,  # None: all time, or no orglife
