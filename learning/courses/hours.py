@@ -40,15 +40,17 @@ def hours_for_appraisal(member_ids: list[int], period_key: str) -> dict[int, app
 
 def hours_query(org: Organisation, period_key: str, member_ids=None):
     """The same hours as a SELECT of (member_id, got_required, got_elective, need_required,
-    need_elective): of the active members below ``org``, or of ``member_ids`` (a SELECT of ids)
-    wherever they are now."""
-    roots = [org] if member_ids is None else \
-        db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))).all()
+    need_elective): of the active members below ``org`` — a SELECT over ``Member``, one row a
+    member, which the caller may join further — or of ``member_ids`` (a SELECT of ids) wherever
+    they are now."""
+    columns = ("member_id", "got_required", "got_elective", "need_required", "need_elective")
+    if member_ids is None:
+        lines = lines_query(org, period_key)
+        return lines.with_only_columns(*(lines.selected_columns[c] for c in columns))
     parts = []
-    for root in roots:
+    for root in db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))):
         lines = lines_query(root, period_key, member_ids=member_ids).subquery()
-        parts.append(select(lines.c.member_id, lines.c.got_required, lines.c.got_elective, lines.c.need_required,
-                            lines.c.need_elective))
+        parts.append(select(*(lines.c[c] for c in columns)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 

@@ -53,6 +53,10 @@ def register_hours_provider(members: HoursProvider, query: HoursQuery) -> None:
     _hours_provider = (members, query)
 
 
+def hours_available() -> bool:
+    return _hours_provider is not None
+
+
 def hours_query(org: Organisation, period_key: str, member_ids=None):
     """The SELECT of the gate period's hours for ``org``'s members (or ``member_ids``), None without
     the courses feature."""

@@ -20,13 +20,15 @@ from typing import Iterator
 from sqlalchemy import and_, case, func, literal, select, true, union_all
 
 from learning.extensions import db
-from learning.orgs.models import Organisation
+from learning.orgs.models import Member, Organisation
 from learning.points import periods
 from learning.points.appraisal import (
-    APPRAISED, AppraisalRow, Gate, Grade, Grading, StudyHours, gate_period, hours_for, hours_query, volunteer_for,
+    APPRAISED, AppraisalRow, Gate, Grade, Grading, StudyHours, gate_period, hours_available, hours_for, hours_query,
+    volunteer_for,
 )
 from learning.points.ranking_pages import RankingCounts, member_ranking_page, members_above, ranking_sources
-from learning.points.rankings import MemberRow
+from learning.points.models import MemberScore
+from learning.points.rankings import MemberRow, snapshot_for
 from learning.points.scoring import policy
 
 
@@ -67,20 +69,36 @@ def _hours(org: Organisation, period_key: str, people, from_snapshot: bool):
     return None if query is None else query.subquery()
 
 
+def _tally(org: Organisation, period_key: str):
+    """A subquery of (status, points, scored, ok) for every member of the ranking, ``ok`` 1 or 0 by
+    the study-hours gate, -1 where hours are not known."""
+    if not hours_available():
+        people, _from_snapshot = _people(org, period_key)
+        return select(people.c.status, people.c.points, people.c.scored, literal(-1).label("ok")).subquery()
+    p = policy()
+
+    def ok(hours):
+        checks = ([hours.c.got_required >= hours.c.need_required] if p.eligibility_required else []) + \
+                 ([hours.c.got_elective >= hours.c.need_elective] if p.eligibility_elective else [])
+        return case((hours.c.member_id.is_(None), -1), (and_(true(), *checks), 1), else_=0).label("ok")
+
+    if snapshot_for(period_key) is None:
+        # live: the subtree's active members are the hours' rows; their scores joined in one pass
+        lines = (hours_query(org, period_key)
+                 .outerjoin(MemberScore, and_(MemberScore.member_id == Member.id, MemberScore.period_key == period_key))
+                 .add_columns(Member.status.label("status"), func.coalesce(MemberScore.points, 0).label("points"),
+                              case((MemberScore.member_id.is_(None), 0), else_=1).label("scored")).subquery())
+        return select(lines.c.status, lines.c.points, lines.c.scored, ok(lines)).subquery()
+    people, from_snapshot = _people(org, period_key)
+    hours = _hours(org, period_key, people, from_snapshot)
+    return (select(people.c.status, people.c.points, people.c.scored, ok(hours))
+            .select_from(people.outerjoin(hours, hours.c.member_id == people.c.member_id)).subquery())
+
+
 def figures(org: Organisation, period_key: str) -> AppraisalFigures:
     """The counts behind an appraisal's grades and ranks, in one GROUP BY."""
     periods.parse(period_key)
-    people, from_snapshot = _people(org, period_key)
-    hours = _hours(org, period_key, people, from_snapshot)
-    if hours is None:
-        inner = select(people.c.status, people.c.points, people.c.scored, literal(-1).label("ok")).subquery()
-    else:
-        p = policy()
-        checks = ([hours.c.got_required >= hours.c.need_required] if p.eligibility_required else []) + \
-                 ([hours.c.got_elective >= hours.c.need_elective] if p.eligibility_elective else [])
-        ok = case((hours.c.member_id.is_(None), -1), (and_(true(), *checks), 1), else_=0)
-        inner = (select(people.c.status, people.c.points, people.c.scored, ok.label("ok"))
-                 .select_from(people.outerjoin(hours, hours.c.member_id == people.c.member_id)).subquery())
+    inner = _tally(org, period_key)
     tally: Counter = Counter()
     every, every_unscored, appraised, appraised_unscored = Counter(), 0, Counter(), 0
     for status, points, scored, ok, n in db.session.execute(

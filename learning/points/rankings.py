@@ -213,11 +213,11 @@ def org_ranking(parent: Organisation, period_key: str) -> list[OrgRow]:
             select(Organisation.id, Organisation.name, Organisation.kind)
             .where(Organisation.parent_id == parent.id, Organisation.active.is_(True))
         ).all()
-        items = []
+        items, p = [], policy()
         for child in children:
             f = figures.get(child.id, OrgFigures())
-            score = org_score(f)
-            items.append((child.id, child.name, child.kind.value, f, score, stars_for(score)))
+            score = org_score(f, p)
+            items.append((child.id, child.name, child.kind.value, f, score, stars_for(score, p)))
     items.sort(key=lambda i: (-i[4], i[1]))
     ranks = rank_with_ties([i[4] for i in items])
     return [OrgRow(i[0], i[1], i[2], i[3], i[4], r, i[5]) for i, r in zip(items, ranks)]
@@ -253,11 +253,11 @@ def branch_ranking(org: Organisation, period_key: str) -> list[OrgRow]:
                 f = OrgFigures(s.member_count, s.active_members, s.member_points, s.own_points, 1)
                 items.append((b.id, b.name, "branch", f, s.score, s.stars))
     else:
-        figures = subtree_figures(org, period_key)
+        figures, p = subtree_figures(org, period_key), policy()
         for b in branches:
             f = figures.get(b.id, OrgFigures(branch_count=1))
-            score = org_score(f)
-            items.append((b.id, b.name, "branch", f, score, stars_for(score)))
+            score = org_score(f, p)
+            items.append((b.id, b.name, "branch", f, score, stars_for(score, p)))
     items.sort(key=lambda i: (-i[4], i[1]))
     ranks = rank_with_ties([i[4] for i in items])
     return [OrgRow(i[0], i[1], i[2], i[3], i[4], r, i[5]) for i, r in zip(items, ranks)]

@@ -66,7 +66,12 @@ def _ballot(data: dict) -> dict:
 
 
 def policy() -> Policy:
-    return _load(str(Path(current_app.config["CONTENT_DIR"]) / "points" / "scoring.yaml"))
+    return _policy_in(current_app.config["CONTENT_DIR"])
+
+
+@lru_cache(maxsize=4)
+def _policy_in(content_dir) -> Policy:  # asked for once a row when a city's branches are scored
+    return _load(str(Path(content_dir) / "points" / "scoring.yaml"))
 
 
 @dataclass
