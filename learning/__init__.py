@@ -112,6 +112,12 @@ def _init_extensions(app: Flask) -> None:
     from learning.audit import models as audit_models  # noqa: F401
     from learning.orglife import models as orglife_models  # noqa: F401
     from learning.evaluation import models as evaluation_models  # noqa: F401
+    from learning.exports import models as export_models  # noqa: F401
+    from learning.courses import compliance as study_report
+    from learning.points import exports as points_exports
+
+    for exporter in (points_exports, study_report):
+        exporter.register()  # what a city exports in the background (learning.exports imports no feature)
     from learning.courses import hours as course_hours
 
     course_hours.register()  # the appraisal's study-hours gate (points imports no feature)
@@ -173,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     from learning.evaluation.inspection_views import bp as inspection_bp
     from learning.evaluation.year_views import bp as yearly_bp
     from learning.evaluation.honour_views import bp as honours_bp
+    from learning.exports.views import bp as exports_bp
     from learning.site import bp as site_bp
 
     app.register_blueprint(site_bp)
@@ -198,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inspection_bp)
     app.register_blueprint(yearly_bp)
     app.register_blueprint(honours_bp)
+    app.register_blueprint(exports_bp)
     app.before_request(enforce_password_change)
 
 

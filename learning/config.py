@@ -160,6 +160,12 @@ class Config:
         self.SCHEDULER_HEARTBEAT_SECONDS = int(_env("SCHEDULER_HEARTBEAT_SECONDS", "30"))
         self.SCHEDULER_POLL_SECONDS = int(_env("SCHEDULER_POLL_SECONDS", "5"))
         self.JOB_RUN_DAYS = int(_env("JOB_RUN_DAYS", "90"))
+        # Excel files of subtrees with more members than this are made in the background by the
+        # scheduler, with a progress bar, and kept for EXPORT_KEEP_HOURS for whoever asked.
+        self.EXPORT_DIRECT_MAX_MEMBERS = int(_env("EXPORT_DIRECT_MAX_MEMBERS", "20000"))
+        self.EXPORT_KEEP_HOURS = int(_env("EXPORT_KEEP_HOURS", "24"))
+        self.EXPORT_PROGRESS_SECONDS = float(_env("EXPORT_PROGRESS_SECONDS", "1"))
+        self.EXPORT_STALE_SECONDS = int(_env("EXPORT_STALE_SECONDS", "900"))
 
         # Email for reminders: off unless an SMTP host is set.
         self.SMTP_HOST = _env("SMTP_HOST")

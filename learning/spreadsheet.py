@@ -27,9 +27,12 @@ class LargeWorkbook:
     """An .xlsx of any length written row by row to a temporary file (XlsxWriter's constant-memory
     mode), so a city's 220,000 rows do not sit in the worker's memory; ``response`` sends the
     file and removes it; used as ``with LargeWorkbook() as book:``, a failure while writing removes it
-too.  Text cells go through :func:`safe`."""
+too.  Text cells go through :func:`safe`.  ``progress`` (a function of the rows written so far) is
+called every ``PROGRESS_ROWS`` rows: a background export's progress bar."""
 
-    def __init__(self):
+    PROGRESS_ROWS = 1000
+
+    def __init__(self, progress=None):
         import tempfile
 
         import xlsxwriter
@@ -43,6 +46,7 @@ too.  Text cells go through :func:`safe`."""
         self.header_format = self.book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#B71C1C",
                                                    "align": "center"})
         self.bold = self.book.add_format({"bold": True})
+        self.progress, self.rows = progress, 0
 
     def sheet(self, name: str, widths: list[int] = ()):
         sheet = self.book.add_worksheet(name[:31])
@@ -100,6 +104,10 @@ class _Sheet:
                        "bold": self._book.bold}.get(style)
         self._sheet.write_row(self.row, 0, safe_row(values), cell_format)
         self.row += 1
+        book = self._book
+        book.rows += 1
+        if book.progress is not None and book.rows % book.PROGRESS_ROWS == 0:
+            book.progress(book.rows)
 
     def freeze(self, rows: int) -> None:
         self._sheet.freeze_panes(rows, 0)

@@ -196,12 +196,13 @@ def course_counts(org: Organisation, period_key: str) -> dict[int, int]:
         .group_by(CourseCompletion.course_id)).all())
 
 
-def workbook(org: Organisation, period_key: str):
-    """The report as an .xlsx, written line by line (learning.spreadsheet.LargeWorkbook)."""
+def workbook(org: Organisation, period_key: str, progress=None):
+    """The report as an .xlsx, written line by line (learning.spreadsheet.LargeWorkbook); ``progress``
+    hears the lines written (a background export)."""
     from learning import labels
     from learning.spreadsheet import LargeWorkbook
 
-    with LargeWorkbook() as book:
+    with LargeWorkbook(progress) as book:
         sheet = book.sheet("学时", [14, 12, 22, 12, 10, 10, 10, 10, 10, 10, 10])
         sheet.append([f"{org.name} · {period_key} 学时完成情况"], "title")
         sheet.append(["党员编号", "姓名", "所在组织", "人员类别", "必修学时", "必修要求", "选修学时", "选修要求", "是否达标",
@@ -222,3 +223,27 @@ def workbook(org: Organisation, period_key: str):
         sheet.append(["合计", f"{members} 人", f"达标 {on_track} 人",
                       f"达标率 {on_track / members:.0%}" if members else "达标率 0%", "年度" if "Q" not in period_key else "季度"])
     return book
+
+
+def filename(org: Organisation, period_key: str) -> str:
+    return f"compliance-{org.id}-{period_key}.xlsx"
+
+
+def register() -> None:
+    """The report's file as a background export, for a city (``learning.exports``)."""
+    from flask_babel import lazy_gettext as _l
+
+    from learning.orgs.scoping import Permission
+    from learning.exports.services import Kind, register as register_export
+
+    from learning.points import periods
+
+    def period(key: str) -> str | None:
+        try:
+            span = periods.parse(key)
+        except periods.PeriodError:
+            return None
+        return span.key if span.kind in ("quarter", "year") else None
+
+    register_export(Kind("study-hours", _l("Study hours report"), Permission.VIEW_MEMBERS, period, workbook,
+                         filename))

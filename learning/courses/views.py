@@ -17,6 +17,7 @@ from learning.courses.forms import QuotaForm
 from learning.courses.models import Course, CourseCompletion, Lesson
 from learning.courses.rendering import media_url, render_markdown
 from learning.audit import services as audit
+from learning.exports import services as export_jobs
 from learning.extensions import db
 from learning.orgs.models import Member
 from learning.orgs.scoping import Permission, org_or_404, scope_for
@@ -220,11 +221,13 @@ def compliance():
 @reads_from_replica
 def compliance_xlsx():
     org, period_key = _compliance_args()
+    if export_jobs.in_background(org):  # a city's file takes longer than a request may wait
+        return redirect(url_for("exports.new", kind="study-hours", org=org.id, period=period_key))
     book = study_report.workbook(org, period_key)
     audit.record("data.exported", actor=current_user, target=f"study-hours:{period_key}", organisation_id=org.id,
                  detail={"format": "xlsx"})
     db.session.commit()
-    return book.response(f"compliance-{org.id}-{period_key}.xlsx")
+    return book.response(study_report.filename(org, period_key))
 
 
 @bp.route("/admin/study/remind", methods=["POST"])

@@ -77,11 +77,11 @@ def provenance(period_key: str) -> str:
              period=period_key, rows=snapshot.entry_count, checksum=snapshot.checksum)
 
 
-def rankings_xlsx(org: Organisation, period_key: str) -> LargeWorkbook:
+def rankings_xlsx(org: Organisation, period_key: str, progress=None) -> LargeWorkbook:
     """The members, branches and bonuses-and-deductions sheets, written row by row to a temporary
     file (a city's 220,000 members do not sit in memory); ``.response(name)`` sends it,
-    ``.bytes()`` reads it."""
-    with LargeWorkbook() as book:
+    ``.bytes()`` reads it; ``progress`` hears the rows written (a background export)."""
+    with LargeWorkbook(progress) as book:
         title = _("%(org)s · %(period)s rankings", org=org.name, period=period_key)
         note = provenance(period_key)
         made = _("Generated at %(time)s (%(zone)s)", time=utcnow().astimezone(periods.zone()).strftime("%Y-%m-%d %H:%M"),
@@ -100,6 +100,27 @@ def rankings_xlsx(org: Organisation, period_key: str) -> LargeWorkbook:
             for row in rows:
                 sheet.append(row)
     return book
+
+
+def filename(org: Organisation, period_key: str, fmt: str = "xlsx") -> str:
+    return f"rankings-{org.external_id or org.id}-{period_key}.{fmt}"
+
+
+def register() -> None:
+    """The rankings file as a background export, for a city (``learning.exports``)."""
+    from flask_babel import lazy_gettext as _l
+
+    from learning.orgs.scoping import Permission
+    from learning.exports.services import Kind, register as register_export
+
+    def period(key: str) -> str | None:
+        try:
+            return periods.parse(key).key
+        except periods.PeriodError:
+            return None
+
+    register_export(Kind("rankings", _l("Rankings and appraisal"), Permission.VIEW_SCORES, period, rankings_xlsx,
+                         filename))
 
 
 def rankings_csv(org: Organisation, period_key: str) -> bytes:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from learning import charts
 from learning.web import ConfirmForm
 from learning.audit import services as audit
+from learning.exports import services as export_jobs
 from learning.extensions import db
 from learning.orgs import queries as org_queries
 from learning.orgs.models import MemberStatus, Organisation
@@ -18,6 +19,7 @@ from learning.orgs.scoping import Permission, scope_for
 from learning.web import ListPage, admin_required, org_arg, page_arg
 from learning.points import appraisal_pages, disputes, manual, periods, queries, ranking_pages, rankings, services
 from learning.points.appraisal import branch_service, service_year
+from learning.points import exports as points_exports
 from learning.points.exports import provenance, rankings_csv, rankings_xlsx
 from learning.points.forms import DisputeForm, RuleSettingForm
 from learning.points.models import LedgerEntry, Period, PointRule, RuleSetting, Snapshot
@@ -163,7 +165,9 @@ def export():
     fmt = request.args.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    filename = f"rankings-{org.external_id or org.id}-{period_key}.{fmt}"
+    if export_jobs.in_background(org):  # a city's file takes longer than a request may wait
+        return redirect(url_for("exports.new", kind="rankings", org=org.id, period=period_key))
+    filename = points_exports.filename(org, period_key, fmt)
     book = rankings_xlsx(org, period_key) if fmt == "xlsx" else None
     data = rankings_csv(org, period_key) if fmt == "csv" else None
     audit.record("data.exported", actor=current_user, target=f"rankings:{period_key}", organisation_id=org.id,

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from learning.exports import services as exports
 from learning.extensions import db
 from learning.scheduler import services
 
@@ -49,6 +50,8 @@ def build(app: Flask, *, blocking: bool):
                       id="_heartbeat", name="heartbeat", next_run_time=datetime.now(zone))
     scheduler.add_job(_in_app, "interval", seconds=poll, args=[app, services.run_requested],
                       id="_requested", name="requested runs")
+    scheduler.add_job(_in_app, "interval", seconds=poll, args=[app, exports.run_requested],
+                      id="_exports", name="background exports")
     return scheduler, instance
 
 
