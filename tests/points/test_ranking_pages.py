@@ -14,7 +14,7 @@ from learning.orgs.services import create_member, deactivate_member, transfer_me
 from learning.points import ranking_pages, rankings, services
 from learning.points.models import LedgerEntry, MemberScore
 from learning.points.rankings import participants
-from learning.points.scoring import policy
+from learning.points.scoring import OrgFigures, policy
 from learning.points.snapshots import close_period
 from tests.factories import give_points
 
@@ -128,6 +128,26 @@ def test_figures_read_the_kept_participation_as_the_ledger_says(db, city):
                        Member.status.in_(appraised), Member.id.in_(took_part or [-1])))
             assert figures[org.id].active_members == expected, (key, org.name)
         assert sum(1 for _ in took_part) > 3
+
+
+@pytest.mark.parametrize("key", ["2026Q3", "2026-08", "all"])
+def test_the_children_grouped_in_sql_have_the_figures_of_the_rolled_up_tree(db, city, key):
+    """``children_figures`` (what the rankings page lists) equals ``subtree_figures`` for each child,
+    with an own-points entry, a group under a branch and a dissolved branch in the tree."""
+    from learning.orgs.services import create_organisation, dissolve_organisation
+    from learning.points.services import award
+
+    award("meeting_held_on_schedule", organisation=city["B2"], source_key="own", occurred_at=at(2026, 8, 3))
+    gone = create_organisation("已撤销支部", city["B1"].kind, city["GB"])
+    dissolve_organisation(gone)
+    db.session.commit()
+    for parent in ("C", "GB", "B1"):
+        whole = rankings.subtree_figures(city[parent], key)
+        children = db.session.scalars(sa.select(Organisation.id).where(
+            Organisation.parent_id == city[parent].id, Organisation.active.is_(True))).all()
+        got = rankings.children_figures(city[parent], key)
+        assert {c: got.get(c, OrgFigures()) for c in children} == {c: whole[c] for c in children}, parent
+    assert rankings.children_figures(city["GB"], key)[city["B2"].id].own_points == 5
 
 
 def test_verify_finds_a_kept_score_that_differs_from_the_ledger(db, city):
