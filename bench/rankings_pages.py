@@ -8,6 +8,8 @@ bare GROUP BY of the quarter's ledger rows measured in the same run:
 - eight reviewers opening the city page at once, against one alone;
 - one branch's ranking page, against /healthz;
 - every worker's resident memory after these pages, against a fresh worker.
+
+    .venv/bin/python bench/rankings_pages.py [--cache redis://127.0.0.1:6379/14]
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ BARE = "SELECT member_id, sum(points) FROM ledger_entry WHERE quarter_key = :q G
 
 
 def main() -> None:
+    import argparse
+
     from sqlalchemy import select
 
     from learning.accounts.models import Role
@@ -51,7 +55,10 @@ def main() -> None:
     bare_live = timed(sql_timer(app, BARE, {"q": LIVE}), runs=3)[0]
     bare_closed = timed(sql_timer(app, BARE, {"q": CLOSED}), runs=3)[0]
 
-    server = Server(workers=2, threads=4)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", default="", help="LEARNING_CACHE_URL for the workers (default: each worker's memory)")
+    args = parser.parse_args()
+    server = Server(workers=2, threads=4, env={"LEARNING_CACHE_URL": args.cache} if args.cache else None)
     try:
         fresh = max(server.rss_mb().values())
         reviewer = Browser(server.base, "bench-reviewer")
@@ -91,7 +98,7 @@ def main() -> None:
         server.stop()
 
     report("City rankings through gunicorn (2 workers × 4 threads), 220,000 members, "
-           f"{LIVE} live and {CLOSED} closed", [
+           f"{LIVE} live and {CLOSED} closed, cache: {args.cache or 'each worker'}", [
                (f"city ranking page 1, HTML, live {LIVE}", html_live, "bare GROUP BY of the quarter", bare_live, "≤ 0.25"),
                (f"city ranking page 1, HTML, closed {CLOSED}", html_closed, "bare GROUP BY of the quarter", bare_closed, "≤ 0.25"),
                (f"city ranking page 1, API, live {LIVE}", api_live, "bare GROUP BY of the quarter", bare_live, "≤ 0.25"),

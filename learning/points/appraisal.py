@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from learning.orgs.models import Organisation
 from learning.points import periods
+from learning.points.ranking_pages import members_above
 from learning.points.rankings import MemberRow, member_ranking
 from learning.points.scoring import Policy, policy
 
@@ -156,11 +157,7 @@ class Grading:
             if points <= 0 or taken > allowed:
                 break
             self.excellent_from = points
-        self.above: dict[int, int] = {}  # full members scoring higher than each score
-        running = 0
-        for points in sorted(full, reverse=True):
-            self.above[points] = running
-            running += full[points]
+        self.above = members_above(dict(full))  # full members scoring higher than each score
 
     def grade(self, status: str, points: int, eligible_: bool | None) -> Grade | None:
         if status != "full":

@@ -118,22 +118,34 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
     distribution, total, missing = counts.distribution, counts.total, counts.unscored
     offset = (max(page, 1) - 1) * per_page
 
-    def ordered(query, start, count):
+    def ordered(query, start, count, scores=None):
+        """``count`` rows from ``start`` in score order; with ``scores`` (how many rows of the query
+        have each score) only the scores the page holds are read and sorted, not every row."""
         ranked = query.subquery()
-        return list(db.session.execute(
-            select(ranked).order_by(ranked.c.points.desc(), ranked.c.last == 0, ranked.c.last, ranked.c.name,
-                                    ranked.c.member_id).offset(start).limit(count)))
+        select_page = select(ranked).order_by(ranked.c.points.desc(), ranked.c.last == 0, ranked.c.last,
+                                              ranked.c.name, ranked.c.member_id)
+        if scores:
+            high, low, before = score_window(scores, start, count)
+            if high is not None:
+                found = list(db.session.execute(select_page.where(ranked.c.points.between(low, high))
+                                                .offset(start - before).limit(count)))
+                if len(found) == min(count, sum(scores.values()) - start):
+                    return found
+                # a score changed since the counts were taken: read the page without the window
+        return list(db.session.execute(select_page.offset(start).limit(count)))
 
     if unscored is None:
-        found = ordered(scored, offset, per_page) if offset < total else []
+        found = ordered(scored, offset, per_page, distribution) if offset < total else []
     else:
         # score order: scored members at 0 or above, then members with no entries (0), then scores below 0
-        ahead = sum(n for p, n in distribution.items() if p >= 0) - missing
+        at_or_above = {p: n - (missing if p == 0 else 0) for p, n in distribution.items() if p >= 0}
+        below = {p: n for p, n in distribution.items() if p < 0}
+        ahead = sum(at_or_above.values())
         found = []
-        for part, size in ((scored.where(MemberScore.points >= 0), ahead), (unscored, missing),
-                           (scored.where(MemberScore.points < 0), total - ahead - missing)):
+        for part, size, scores in ((scored.where(MemberScore.points >= 0), ahead, at_or_above), (unscored, missing, None),
+                                   (scored.where(MemberScore.points < 0), total - ahead - missing, below)):
             if len(found) < per_page and offset < size:
-                found += ordered(part, offset, per_page - len(found))
+                found += ordered(part, offset, per_page - len(found), scores)
             offset = max(offset - size, 0)
     above = members_above(distribution)
     rows = []
@@ -147,13 +159,45 @@ def member_ranking_page(org: Organisation, period_key: str, statuses: list[str] 
     return RankingPage(rows, total, distribution)
 
 
+def score_window(scores: dict[int, int], start: int, count: int) -> tuple[int | None, int | None, int]:
+    """(the highest score, the lowest score, how many rows come before the highest) of the rows
+    ``start`` to ``start + count - 1`` of a list in score order, given how many rows have each score."""
+    seen, before, high, low = 0, 0, None, None
+    for points in sorted(scores, reverse=True):
+        n = scores[points]
+        if n <= 0:
+            continue
+        if high is None and seen + n <= start:
+            seen += n
+            before = seen
+            continue
+        high = points if high is None else high
+        low = points
+        seen += n
+        if seen >= start + count:
+            break
+    return high, low, before
+
+
+class _Above(dict):
+    """Members above each score; a score the counts do not have (it changed since they were taken)
+    is counted when asked for."""
+
+    def __init__(self, distribution: dict[int, int]):
+        super().__init__()
+        self.distribution = distribution
+        running = 0
+        for points in sorted(distribution, reverse=True):
+            self[points] = running
+            running += distribution[points]
+
+    def __missing__(self, points: int) -> int:
+        return sum(n for p, n in self.distribution.items() if p > points)
+
+
 def members_above(distribution: dict[int, int]) -> dict[int, int]:
     """For each score, how many members have a higher one."""
-    above, running = {}, 0
-    for points in sorted(distribution, reverse=True):
-        above[points] = running
-        running += distribution[points]
-    return above
+    return _Above(distribution)
 
 
 def page_figures(org: Organisation, period_key: str, statuses: list[str] | None = None) -> tuple[RankingCounts, list[OrgRow]]:

@@ -179,6 +179,7 @@ def children_figures(parent: Organisation, period_key: str) -> dict[int, OrgFigu
     p = policy()
     child = aliased(Organisation)
     under = and_(child.parent_id == parent.id, child.active.is_(True), Organisation.active.is_(True),
+                 in_subtree(Organisation.path, parent.path),  # a range the planner can use on its own
                  Organisation.path >= child.path,
                  Organisation.path < func.substr(child.path, 1, func.length(child.path) - 1) + "0")
     figures: dict[int, OrgFigures] = {}

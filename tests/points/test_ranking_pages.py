@@ -114,6 +114,40 @@ def test_a_ranking_page_does_not_read_every_member(db, city):
     assert sum("LIMIT" in s for s in statements) >= 1
 
 
+def test_the_score_window_of_a_page_worked_by_hand():
+    scores = {9: 1, 7: 3, 5: 2, 0: 10, -2: 1}  # rows 0 | 1 2 3 | 4 5 | 6..15 | 16
+    assert ranking_pages.score_window(scores, 0, 1) == (9, 9, 0)
+    assert ranking_pages.score_window(scores, 0, 4) == (9, 7, 0)
+    assert ranking_pages.score_window(scores, 2, 3) == (7, 5, 1)  # rows 2–4: the 7s and a 5, one row before
+    assert ranking_pages.score_window(scores, 5, 2) == (5, 0, 4)
+    assert ranking_pages.score_window(scores, 16, 20) == (-2, -2, 16)
+    assert ranking_pages.score_window(scores, 17, 5) == (None, None, 17)
+    assert ranking_pages.score_window({3: 0, 1: 2}, 0, 1) == (1, 1, 0)  # a score nobody has is skipped
+
+
+def test_a_page_reads_only_the_scores_it_holds_and_survives_counts_gone_stale(db, city):
+    statements = []
+
+    def seen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    counts = ranking_pages.ranking_counts(city["C"], "2026Q3")
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        ranking_pages.member_ranking_page(city["C"], "2026Q3", page=1, per_page=3, counts=counts)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert any("BETWEEN" in s for s in statements)
+    # the top three gain points after the counts were taken: the page still has its three rows
+    top = ranking_pages.member_ranking_page(city["C"], "2026Q3", page=1, per_page=3, counts=counts).rows
+    admin = db.session.get(Account, 1)
+    for row in top:
+        give_points(db.session.get(Member, row.member_id), 50, admin, occurred_at=at(2026, 9, 9))
+    db.session.commit()
+    again = ranking_pages.member_ranking_page(city["C"], "2026Q3", page=1, per_page=3, counts=counts).rows
+    assert [r.member_id for r in again] == [r.member_id for r in top] and all(r.points >= 50 for r in again)
+
+
 def test_figures_read_the_kept_participation_as_the_ledger_says(db, city):
     """``active_members`` from the maintained ``took_part`` equals the members with net points by a
     participation rule in the ledger, for every organisation and period kind."""
