@@ -29,8 +29,12 @@ def city_app():
     os.environ["LEARNING_DATABASE_URL"] = CITY_URL
     os.environ.setdefault("LEARNING_DB_STATEMENT_TIMEOUT_MS", "0")  # filling the city takes minutes
     from learning import create_app
+    from learning.extensions import db
 
-    return create_app()
+    app = create_app()
+    with app.app_context():
+        db.create_all()  # tables added since the city was generated (generate_city.py creates, not migrates)
+    return app
 
 
 def free_port() -> int:
@@ -100,6 +104,22 @@ class Server:
         self.log.close()
 
 
+class Scheduler(Server):
+    """``learning scheduler`` (the process that makes background exports) on the city database,
+    looking for requested work every second."""
+
+    def __init__(self, env: dict | None = None):
+        environment = {**os.environ, "LEARNING_DATABASE_URL": CITY_URL, "LEARNING_SCHEDULER_POLL_SECONDS": "1",
+                       "LEARNING_SECRET_KEY": "bench-secret-key", "LEARNING_LOG_LEVEL": "WARNING", **(env or {})}
+        environment.pop("LEARNING_DB_STATEMENT_TIMEOUT_MS", None)
+        self.log = open(ROOT / "bench" / f".scheduler-{os.getpid()}.log", "w")
+        self.process = subprocess.Popen([str(Path(sys.executable).with_name("learning")), "scheduler"],
+                                        env=environment, stdout=self.log, stderr=self.log)
+
+    def workers(self) -> list[int]:
+        return [self.process.pid]
+
+
 def ensure_account(app, username: str, *, role=None, organisation_id=None, member_id=None):
     """An account of the benchmark (created once, password ``PASSWORD``)."""
     from sqlalchemy import select
@@ -151,6 +171,36 @@ class Browser:
     def ok(self, path: str) -> bytes:
         """The body of ``path``, which must answer 200."""
         return _ok(*self.get(path)[:2])
+
+    def submit(self, path: str) -> tuple[str, bytes]:
+        """Open ``path`` (following redirects), send its form with the CSRF token: (where the answer
+        came from, its body)."""
+        page = self.opener.open(self.base + path, timeout=300)
+        match = CSRF.search(page.read().decode())
+        data = urllib.parse.urlencode({"csrf_token": match.group(1) or match.group(2)}).encode()
+        answer = self.opener.open(page.geturl(), data=data, timeout=300)
+        return answer.geturl(), answer.read()
+
+    def background_export(self, path: str, poll: float = 0.5) -> tuple[float, bytes, list[int]]:
+        """Ask for the file ``path`` offers to make in the background, watch its progress as the page
+        does until it is ready and download it: (seconds from asking to ready, the file, the
+        percentages the progress bar showed)."""
+        import json
+
+        started = time.perf_counter()
+        where, _body = self.submit(path)
+        job = where.rstrip("/").rsplit("/", 1)[1]
+        seen: list[int] = []
+        while True:
+            state = json.loads(self.ok(f"/admin/exports/{job}/status"))
+            if not seen or seen[-1] != state["percent"]:
+                seen.append(state["percent"])
+            if state["status"] == "failed":
+                raise SystemExit(f"export {job} failed: {state['error']}")
+            if state["status"] == "ready":
+                ready = time.perf_counter() - started
+                return ready, self.ok(state["file"]), seen
+            time.sleep(poll)
 
 
 def get(base: str, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
