@@ -1,7 +1,9 @@
 """Background exports: the page that offers one, its progress, the list of one's files, the download."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -86,8 +88,7 @@ def file(job_id: int):
     audit.record("data.exported", actor=current_user, target=f"{job.kind}:{job.period_key}",
                  organisation_id=job.organisation_id, detail={"format": "xlsx", "export": job.id})
     db.session.commit()
-    response = make_response(services.content(job))
-    response.mimetype = XLSX_MIMETYPE
-    response.headers["Content-Disposition"] = f'attachment; filename="{job.filename}"'
+    response = send_file(io.BytesIO(services.content(job)), mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=job.filename, conditional=False, etag=False)  # the name quoted safely
     response.headers["Cache-Control"] = "no-store"
     return response

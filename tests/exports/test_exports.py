@@ -72,7 +72,7 @@ def test_a_large_file_is_asked_for_made_in_the_background_and_downloaded(client,
 
     got = client.get(f"/admin/exports/{job.id}/file")
     assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
-    assert f'filename="{job.filename}"' in got.headers["Content-Disposition"]
+    assert got.headers["Content-Disposition"] == f"attachment; filename={job.filename}"
     with db.session.no_autoflush:
         direct = rankings_xlsx(large, "2026Q4").bytes()
     for sheet in ("党员", "党支部", "加分与扣分"):  # the same rows as the file made while a request waits
@@ -215,6 +215,19 @@ def test_a_build_whose_process_died_is_failed_and_old_files_are_deleted(db, larg
     assert services.tidy() == {"stale": 0, "purged": 1}  # the ready file; the failed one is younger
     db.session.expire_all()
     assert db.session.scalars(sa.select(ExportJob.id)).all() == [dead.id]
+
+
+def test_a_registry_identifier_cannot_break_the_download_header(client, db, large):
+    large.external_id = 'C"1\\;x=\u515a'  # arrives from the registry; the file is named after it
+    db.session.commit()
+    login(client, "reviewer", PASSWORD)
+    _ask(client, large)
+    services.run_requested()
+    job = db.session.scalar(sa.select(ExportJob))
+    got = client.get(f"/admin/exports/{job.id}/file")
+    assert got.status_code == 200 and got.data[:2] == b"PK"
+    disposition = got.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=") and "filename*=UTF-8''rankings-C%221%5C%3Bx%3D%E5%85%9A" in disposition
 
 
 def test_a_small_subtree_still_downloads_at_once(app, client, db, large, tree, monkeypatch):
