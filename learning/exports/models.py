@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from learning.accounts.models import Account
@@ -25,6 +25,11 @@ class ExportJob(db.Model):
     __table_args__ = (
         Index("ix_export_job_status", "status", "id"),
         Index("ix_export_job_requested_by", "requested_by_id", "id"),
+        # one file of a kind, organisation and period waiting or being made per requester, even when
+        # the same request arrives twice at once
+        Index("uq_export_job_active", "requested_by_id", "kind", "organisation_id", "period_key", unique=True,
+              sqlite_where=text("status IN ('requested', 'running')"),
+              postgresql_where=text("status IN ('requested', 'running')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

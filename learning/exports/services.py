@@ -19,6 +19,7 @@ from typing import Callable
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 
 from learning.db import utcnow
@@ -81,16 +82,25 @@ def request_export(kind_name: str, org: Organisation, period_key: str, actor) ->
     period_key = kind.period(period_key or "")
     if period_key is None:
         raise ExportError(_l("There is no such period for this file."))
-    found = db.session.scalar(select(ExportJob).where(
-        ExportJob.kind == kind_name, ExportJob.organisation_id == org.id, ExportJob.period_key == period_key,
-        ExportJob.requested_by_id == actor.id, ExportJob.status.in_(ACTIVE)).order_by(ExportJob.id.desc()).limit(1))
+    found = _active(kind_name, org, period_key, actor)
     if found is not None:
         return found, False
     job = ExportJob(kind=kind_name, organisation_id=org.id, period_key=period_key, requested_by_id=actor.id,
                     status=ExportStatus.REQUESTED, rows_total=members_in(org), rows_done=0)
-    db.session.add(job)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(job)
+            db.session.flush()
+    except IntegrityError:  # the same request, at the same moment, in another worker: that one
+        return _active(kind_name, org, period_key, actor), False
     return job, True
+
+
+def _active(kind_name: str, org: Organisation, period_key: str, actor) -> ExportJob | None:
+    """The requester's export of the same file that is waiting or being made."""
+    return db.session.scalar(select(ExportJob).where(
+        ExportJob.kind == kind_name, ExportJob.organisation_id == org.id, ExportJob.period_key == period_key,
+        ExportJob.requested_by_id == actor.id, ExportJob.status.in_(ACTIVE)))
 
 
 def visible(job_id: int, account) -> ExportJob | None:

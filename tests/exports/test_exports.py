@@ -190,6 +190,30 @@ def test_a_failed_build_says_so_and_keeps_nothing(db, large, tree, register_kind
     assert "disk full" in caplog.text  # the operator's log has the reason
 
 
+def test_the_same_request_twice_at_once_is_one_export(db, large, tree, monkeypatch):
+    """Both requests pass the look for a waiting export before either is written: the unique index
+    on the waiting and running exports keeps one, and the second request is given it."""
+    account = db.session.get(Account, tree["accounts"]["reviewer"])
+    first, created = services.request_export("rankings", large, "2026Q4", account)
+    db.session.commit()
+    looked, calls = services._active, []
+
+    def first_look_misses(*args):  # the other worker looked before this one's commit
+        calls.append(args)
+        return None if len(calls) == 1 else looked(*args)
+
+    monkeypatch.setattr(services, "_active", first_look_misses)
+    second, again = services.request_export("rankings", large, "2026Q4", account)
+    monkeypatch.setattr(services, "_active", looked)
+    assert len(calls) == 2  # looked, tried to write, looked again
+    db.session.commit()
+    assert created and not again and second.id == first.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExportJob)) == 1
+    services.build(services._claim_next())  # once made, the same file may be asked for again
+    newer, created = services.request_export("rankings", large, "2026Q4", account)
+    assert created and newer.id != first.id
+
+
 def test_two_schedulers_never_make_the_same_file(db, large, tree):
     account = db.session.get(Account, tree["accounts"]["reviewer"])
     job, _ = services.request_export("rankings", large, "2026Q4", account)
