@@ -18,15 +18,16 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 
 from learning.db import utcnow
 from learning.exports.models import ExportJob, ExportStatus
 from learning.extensions import db
-from learning.orgs.models import Member, Organisation
-from learning.orgs.scoping import Permission, in_subtree, scope_for
+from learning.orgs.models import Organisation
+from learning.orgs.queries import active_member_count
+from learning.orgs.scoping import Permission, scope_for
 
 log = logging.getLogger("learning.exports")
 
@@ -61,14 +62,9 @@ class ExportError(Exception):
         self.message = message
 
 
-def members_in(org: Organisation) -> int:
-    return db.session.scalar(select(func.count()).select_from(Member).join(Organisation, Organisation.id == Member.organisation_id)
-                             .where(Member.active.is_(True), in_subtree(Organisation.path, org.path))) or 0
-
-
 def in_background(org: Organisation) -> bool:
     """Whether ``org``'s files are too large to build while a request waits."""
-    return members_in(org) > current_app.config["EXPORT_DIRECT_MAX_MEMBERS"]
+    return active_member_count(org) > current_app.config["EXPORT_DIRECT_MAX_MEMBERS"]
 
 
 def request_export(kind_name: str, org: Organisation, period_key: str, actor) -> tuple[ExportJob, bool]:
@@ -86,7 +82,7 @@ def request_export(kind_name: str, org: Organisation, period_key: str, actor) ->
     if found is not None:
         return found, False
     job = ExportJob(kind=kind_name, organisation_id=org.id, period_key=period_key, requested_by_id=actor.id,
-                    status=ExportStatus.REQUESTED, rows_total=members_in(org), rows_done=0)
+                    status=ExportStatus.REQUESTED, rows_total=active_member_count(org), rows_done=0)
     try:
         with db.session.begin_nested():
             db.session.add(job)
@@ -160,6 +156,7 @@ def progress_writer(job_id: int, every: float | None = None) -> Progress:
     last = [0.0]
 
     def write(done: int) -> None:
+        write.done = done
         now = time.monotonic()
         if now - last[0] < every:
             return
@@ -168,6 +165,7 @@ def progress_writer(job_id: int, every: float | None = None) -> Progress:
             connection.execute(update(ExportJob.__table__).where(ExportJob.__table__.c.id == job_id)
                                .values(rows_done=done, beat_at=utcnow()))
 
+    write.done = 0  # the rows written so far, whether stored yet or not
     return write
 
 
@@ -176,13 +174,7 @@ def build(job_id: int) -> ExportJob:
     in nothing else."""
     job = db.session.get(ExportJob, job_id)
     kind = KINDS.get(job.kind)
-    written = [0]
-    report = progress_writer(job_id)
-
-    def progress(done: int) -> None:
-        written[0] = done
-        report(done)
-
+    progress = progress_writer(job_id)
     try:
         if kind is None:
             raise ExportError(_l("There is no such export."))
@@ -200,7 +192,7 @@ def build(job_id: int) -> ExportJob:
         return job
     job = db.session.get(ExportJob, job_id)
     job.content, job.size, job.filename = data, len(data), filename
-    job.rows_done = max(written[0], job.rows_done)
+    job.rows_done = max(progress.done, job.rows_done)
     job.status, job.finished_at = ExportStatus.READY, utcnow()
     db.session.commit()
     return job

@@ -11,6 +11,7 @@ from learning.audit import services as audit
 from learning.exports import services
 from learning.exports.models import ExportStatus
 from learning.extensions import db
+from learning.orgs.queries import active_member_count
 from learning.orgs.scoping import org_or_404
 from learning.spreadsheet import XLSX_MIMETYPE
 from learning.web import ConfirmForm, id_arg, page_arg
@@ -48,7 +49,7 @@ def new():
             flash(_("This file is already being made; its progress is below."), "info")
         return redirect(url_for("exports.detail", job_id=job.id))
     return render_template("exports/new.html", kind=kind, org=org, period_key=period_key,
-                           members=services.members_in(org), form=form)
+                           members=active_member_count(org), form=form)
 
 
 @bp.route("/")

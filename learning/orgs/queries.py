@@ -1,7 +1,7 @@
 """Read-side queries over the tree shared by the HTML admin area and the JSON API."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from learning.extensions import db
 from learning.orgs.models import Member, MemberStatus, Organisation
@@ -23,6 +23,12 @@ def member_search(scope: Scope, *, org: Organisation | None = None, q: str | Non
     if not include_inactive:
         query = query.where(Member.active.is_(True))
     return query.order_by(Organisation.path, Member.name, Member.id)
+
+
+def active_member_count(org: Organisation) -> int:
+    """How many active members ``org``'s subtree holds."""
+    return db.session.scalar(select(func.count(Member.id)).join(Organisation, Organisation.id == Member.organisation_id)
+                             .where(Member.active.is_(True), in_subtree(Organisation.path, org.path))) or 0
 
 
 def child_organisations(scope: Scope, parent: Organisation | None):

@@ -28,7 +28,7 @@ from learning.points.appraisal import (
 )
 from learning.points.ranking_pages import RankingCounts, member_ranking_page, members_above, ranking_sources
 from learning.points.models import MemberScore
-from learning.points.rankings import MemberRow, snapshot_for
+from learning.points.rankings import MemberRow
 from learning.points.scoring import policy
 
 
@@ -72,8 +72,8 @@ def _hours(org: Organisation, period_key: str, people, from_snapshot: bool):
 def _tally(org: Organisation, period_key: str):
     """A subquery of (status, points, scored, ok) for every member of the ranking, ``ok`` 1 or 0 by
     the study-hours gate, -1 where hours are not known."""
+    people, from_snapshot = _people(org, period_key)
     if not hours_available():
-        people, _from_snapshot = _people(org, period_key)
         return select(people.c.status, people.c.points, people.c.scored, literal(-1).label("ok")).subquery()
     p = policy()
 
@@ -82,14 +82,13 @@ def _tally(org: Organisation, period_key: str):
                  ([hours.c.got_elective >= hours.c.need_elective] if p.eligibility_elective else [])
         return case((hours.c.member_id.is_(None), -1), (and_(true(), *checks), 1), else_=0).label("ok")
 
-    if snapshot_for(period_key) is None:
+    if not from_snapshot:
         # live: the subtree's active members are the hours' rows; their scores joined in one pass
         lines = (hours_query(org, period_key)
                  .outerjoin(MemberScore, and_(MemberScore.member_id == Member.id, MemberScore.period_key == period_key))
                  .add_columns(Member.status.label("status"), func.coalesce(MemberScore.points, 0).label("points"),
                               case((MemberScore.member_id.is_(None), 0), else_=1).label("scored")).subquery())
         return select(lines.c.status, lines.c.points, lines.c.scored, ok(lines)).subquery()
-    people, from_snapshot = _people(org, period_key)
     hours = _hours(org, period_key, people, from_snapshot)
     return (select(people.c.status, people.c.points, people.c.scored, ok(hours))
             .select_from(people.outerjoin(hours, hours.c.member_id == people.c.member_id)).subquery())

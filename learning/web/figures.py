@@ -36,18 +36,13 @@ def register_figure(provider: Callable, order: int = 50) -> None:
 
 def home_figures(account):
     """(organisation, figures) for ``account``'s home, or (None, []) when it has no small scope."""
-    from sqlalchemy import func, select
-
-    from learning.extensions import db
-    from learning.orgs.models import Member, Organisation
-    from learning.orgs.scoping import Permission, in_subtree, scope_for
+    from learning.orgs.queries import active_member_count
+    from learning.orgs.scoping import Permission, scope_for
 
     org = scope_for(account).first_root(Permission.VIEW_MEMBERS)
     if org is None:
         return None, []
-    members = db.session.scalar(
-        select(func.count(Member.id)).join(Organisation, Organisation.id == Member.organisation_id)
-        .where(Member.active.is_(True), in_subtree(Organisation.path, org.path))) or 0
+    members = active_member_count(org)
     if not members or members > LIMIT:
         return org, []
     found: list[Figure] = []

@@ -12,6 +12,7 @@ from learning.audit.models import AuditEntry
 from learning.exports import services
 from learning.exports.models import ExportJob, ExportStatus
 from learning.orgs.models import Member, Organisation
+from learning.orgs.queries import active_member_count
 from learning.orgs.scoping import Permission
 from learning.points.exports import rankings_xlsx
 from learning.spreadsheet import LargeWorkbook
@@ -46,7 +47,7 @@ def test_a_large_file_is_asked_for_made_in_the_background_and_downloaded(client,
     login(client, "reviewer", PASSWORD)
     offered = client.get(f"/admin/points/export?org={large.id}&period=2026Q4&format=xlsx")
     assert offered.status_code == 302 and "/admin/exports/new?kind=rankings" in offered.headers["Location"]
-    members = services.members_in(large)
+    members = active_member_count(large)
     offer = client.get(offered.headers["Location"]).get_data(as_text=True)
     assert f"有 {members} 名党员" in offer and "在后台生成" in offer
 
@@ -137,7 +138,7 @@ def test_the_study_hours_file_of_a_large_subtree_is_made_in_the_background(clien
     job = db.session.scalar(sa.select(ExportJob))
     rows = _sheet(client.get(f"/admin/exports/{job.id}/file").data, "学时", header_row=2)
     assert rows[0][:2] == ("党员编号", "姓名") and rows[-1][0] == "合计"
-    assert rows[-1][1] == f"{services.members_in(general)} 人" == f"{len(rows) - 3} 人"  # header, blank, total
+    assert rows[-1][1] == f"{active_member_count(general)} 人" == f"{len(rows) - 3} 人"  # header, blank, total
 
 
 @pytest.fixture
