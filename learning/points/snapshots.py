@@ -7,10 +7,12 @@ period returns the snapshot it already has.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, insert, literal, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, case, func, insert, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from learning.db import utcnow
@@ -48,7 +50,7 @@ def ledger_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
 CHUNK = 20_000
 
 
-def _joined_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
+def _joined_checksum(span: periods.PeriodSpan, connection=None) -> tuple[str, int, int]:
     column = _period_column(span)
     line = func.concat_ws("|", LedgerEntry.id, LedgerEntry.subject_key, LedgerEntry.organisation_id, LedgerEntry.rule_id,
                           LedgerEntry.source_key, LedgerEntry.points).op("||")(literal("\n"))
@@ -59,8 +61,8 @@ def _joined_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
              .group_by(piece).order_by(piece).execution_options(yield_per=20))
     digest = hashlib.sha256()
     count = max_id = 0
-    for _piece, text, n, top in db.session.execute(query):
-        digest.update(text.encode())
+    for _piece, lines, n, top in (connection or db.session).execute(query):
+        digest.update(lines.encode())
         count += n
         max_id = top
     return digest.hexdigest(), count, max_id
@@ -83,6 +85,92 @@ def _read_checksum(span: periods.PeriodSpan) -> tuple[str, int, int]:
     return digest.hexdigest(), count, max_id
 
 
+def _nothing_written() -> bool:
+    """Whether this transaction has written nothing yet (PostgreSQL: no transaction id assigned), so
+    that another connection sees the same ledger it does."""
+    return db.engine.dialect.name == "postgresql" and \
+        db.session.scalar(text("SELECT txid_current_if_assigned()")) is None
+
+
+def _checksum_beside(span: periods.PeriodSpan, beside: bool):
+    """The checksum, started now: when ``beside`` (PostgreSQL, and this transaction wrote nothing
+    before it took its locks) on a connection of its own in a thread, so that the database joins the
+    lines on one core while this transaction sums the period on the other; otherwise here.  Returns
+    a function that waits for it.  The caller holds the period's quarter rows locked, so that no row
+    of the period is written until both have read it."""
+    if not beside:
+        result = ledger_checksum(span)
+        return lambda: result
+    engine = db.session.get_bind()
+
+    def run():
+        with engine.connect() as connection:
+            return _joined_checksum(span, connection)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="checksum")
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+_SUMS = Table(
+    "period_sums", MetaData(),
+    Column("member_id", Integer), Column("organisation_id", Integer),
+    Column("subject", LedgerEntry.__table__.c.subject.type), Column("points", BigInteger),
+    Column("last_id", Integer), Column("took", BigInteger),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
+)
+
+
+@contextmanager
+def _period_sums(span: periods.PeriodSpan, taking_part: list[int]):
+    """The period's ledger summed by member, organisation and subject: points, the last entry and the
+    points of the participation rules.  On PostgreSQL in one pass, kept for this transaction in a
+    temporary table that the member rows and the organisation figures are both read from (a quarter
+    is 2.5 million rows of a city's ledger; this is the only pass over them besides the checksum).
+    On SQLite a subquery, read twice: a temporary table there would open a write transaction whose
+    snapshot later writes of the session could no longer upgrade."""
+    column = _period_column(span)
+    sums = (select(LedgerEntry.member_id.label("member_id"), LedgerEntry.organisation_id.label("organisation_id"),
+                   LedgerEntry.subject.label("subject"), func.sum(LedgerEntry.points).label("points"),
+                   func.max(LedgerEntry.id).label("last_id"),
+                   func.sum(case((LedgerEntry.rule_id.in_(taking_part or [-1]), LedgerEntry.points), else_=0))
+                   .label("took"))
+            .where(column == span.key)
+            .group_by(LedgerEntry.member_id, LedgerEntry.organisation_id, LedgerEntry.subject))
+    if db.engine.dialect.name != "postgresql":
+        yield sums.subquery("period_sums")
+        return
+    connection = db.session.connection()
+    _SUMS.drop(connection, checkfirst=True)
+    _SUMS.create(connection)
+    connection.execute(insert(_SUMS).from_select(["member_id", "organisation_id", "subject", "points", "last_id", "took"],
+                                                 sums))
+    yield _SUMS
+    _SUMS.drop(connection)  # not after a failure: the rollback takes it with the rest
+
+
+def _member_sums(sums):
+    """Each member's points, last entry and participation points in the period (a subquery of the sums)."""
+    return (select(sums.c.member_id, func.sum(sums.c.points).label("points"), func.max(sums.c.last_id).label("last"),
+                   func.sum(sums.c.took).label("took"))
+            .where(sums.c.subject == Subject.MEMBER).group_by(sums.c.member_id).subquery())
+
+
+def _lock_period(span: periods.PeriodSpan) -> Period:
+    """The period's row, locked; on PostgreSQL also the rows of the quarters it lies in, which
+    awards lock for share while they write into a quarter, so nothing is added to the period while
+    it is summed and its checksum taken on another connection."""
+    if db.engine.dialect.name != "postgresql":
+        return db.session.scalar(select(Period).where(Period.key == span.key))
+    quarters = sorted({periods.quarter_key(span.starts_on), periods.quarter_key(span.ends_on)}
+                      | ({f"{span.key}Q{n}" for n in range(1, 5)} if span.kind == "year" else set()))
+    for key in quarters:
+        ensure_period(periods.parse(key))
+    db.session.execute(select(Period.key).where(Period.key.in_(quarters)).order_by(Period.key).with_for_update())
+    return db.session.scalar(select(Period).where(Period.key == span.key).with_for_update())
+
+
 def close_period(period_key: str, *, actor=None, today=None, _after_members=None) -> CloseResult:
     """Freeze ``period_key`` (a month, quarter or year that has ended)."""
     span = periods.parse(period_key)
@@ -92,53 +180,43 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     if span.ends_on >= today:
         raise PointsError(_l("%(period)s ends on %(ends_on)s; it can be closed from the day after.",
                              period=span.key, ends_on=span.ends_on.isoformat()))
+    beside = _nothing_written()
     ensure_period(span)
-    lock = select(Period).where(Period.key == span.key)
-    if db.engine.dialect.name == "postgresql":
-        lock = lock.with_for_update()
-    period = db.session.scalar(lock)
+    period = _lock_period(span)
     existing = db.session.scalar(select(Snapshot).where(Snapshot.period_key == span.key))
     if existing is not None:
         return CloseResult(existing, False)
 
-    checksum, count, max_id = ledger_checksum(span)
-    snapshot = Snapshot(period_key=span.key, entry_count=count, max_entry_id=max_id, checksum=checksum,
+    checksum_result = _checksum_beside(span, beside)
+    snapshot = Snapshot(period_key=span.key, entry_count=0, max_entry_id=0, checksum="",
                         member_rows=0, org_rows=0, participation_rules=list(policy().participation_rules))
     db.session.add(snapshot)
     db.session.flush()
-
-    column = _period_column(span)
-    # one pass over the period's rows: each member's points, last entry, and points by the
-    # participation rules (took part: more than 0 of those, as participants() says)
-    taking_part = participation_rule_ids(snapshot.participation_rules) or [-1]
-    per_member = (
-        select(LedgerEntry.member_id, func.sum(LedgerEntry.points).label("points"), func.max(LedgerEntry.id).label("last"),
-               func.sum(case((LedgerEntry.rule_id.in_(taking_part), LedgerEntry.points), else_=0)).label("took"))
-        .where(column == span.key, LedgerEntry.subject == Subject.MEMBER)
-        .group_by(LedgerEntry.member_id)
-        .subquery()
-    )
-    db.session.execute(
-        insert(SnapshotMember).from_select(
-            ["snapshot_id", "member_id", "organisation_id", "name", "status", "points", "last_entry_id", "participated"],
-            select(
-                literal(snapshot.id), Member.id, Member.organisation_id, Member.name, Member.status,
-                func.coalesce(per_member.c.points, 0), func.coalesce(per_member.c.last, 0),
-                func.coalesce(per_member.c.took, 0) > 0,
+    with _period_sums(span, participation_rule_ids(snapshot.participation_rules)) as sums:
+        # took part: more than 0 points by the participation rules, as participants() says
+        per_member = _member_sums(sums)
+        db.session.execute(
+            insert(SnapshotMember).from_select(
+                ["snapshot_id", "member_id", "organisation_id", "name", "status", "points", "last_entry_id",
+                 "participated"],
+                select(
+                    literal(snapshot.id), Member.id, Member.organisation_id, Member.name, Member.status,
+                    func.coalesce(per_member.c.points, 0), func.coalesce(per_member.c.last, 0),
+                    func.coalesce(per_member.c.took, 0) > 0,
+                )
+                .outerjoin(per_member, per_member.c.member_id == Member.id)
+                .where(Member.active.is_(True)),
             )
-            .outerjoin(per_member, per_member.c.member_id == Member.id)
-            .where(Member.active.is_(True)),
         )
-    )
-    snapshot.member_rows = db.session.scalar(
-        select(func.count()).select_from(SnapshotMember).where(SnapshotMember.snapshot_id == snapshot.id)
-    )
-    if _after_members is not None:
-        _after_members()  # lets a test interrupt the close halfway
-
-    rows = _org_rows(snapshot.id, span)
+        snapshot.member_rows = db.session.scalar(
+            select(func.count()).select_from(SnapshotMember).where(SnapshotMember.snapshot_id == snapshot.id))
+        if _after_members is not None:
+            _after_members()  # lets a test interrupt the close halfway
+        rows = _org_rows(snapshot.id, sums)
     db.session.execute(insert(SnapshotOrg), rows)
     snapshot.org_rows = len(rows)
+    checksum, count, max_id = checksum_result()
+    snapshot.checksum, snapshot.entry_count, snapshot.max_entry_id = checksum, count, max_id
     period.closed_at = utcnow()
     period.closed_by_id = actor.id if actor is not None else None
     db.session.flush()
@@ -149,8 +227,8 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
     return CloseResult(snapshot, True)
 
 
-def _org_rows(snapshot_id: int, span: periods.PeriodSpan) -> list[dict]:
-    """Every organisation's figures, from the frozen member rows and the ledger."""
+def _org_rows(snapshot_id: int, sums) -> list[dict]:
+    """Every organisation's figures, from the frozen member rows and the period's sums."""
     p = policy()
     appraised = [s for s in p.appraised_statuses]
     orgs = db.session.execute(
@@ -166,10 +244,9 @@ def _org_rows(snapshot_id: int, span: periods.PeriodSpan) -> list[dict]:
         if org_id in figures:
             figures[org_id].member_count = count
             figures[org_id].active_members = int(active or 0)
-    column = _period_column(span)
     for org_id, subject, total in db.session.execute(
-        select(LedgerEntry.organisation_id, LedgerEntry.subject, func.sum(LedgerEntry.points))
-        .where(column == span.key).group_by(LedgerEntry.organisation_id, LedgerEntry.subject)
+        select(sums.c.organisation_id, sums.c.subject, func.sum(sums.c.points))
+        .group_by(sums.c.organisation_id, sums.c.subject)
     ):
         if org_id in figures:
             if subject == Subject.MEMBER:
@@ -196,37 +273,36 @@ def verify_snapshot(period_key: str) -> list[str]:
     if snapshot is None:
         return [f"{span.key} has no snapshot"]
     problems = []
-    checksum, count, max_id = ledger_checksum(span)
+    checksum_result = _checksum_beside(span, _nothing_written())
+    rules = snapshot.participation_rules
+    with _period_sums(span, participation_rule_ids(rules) if rules is not None else []) as sums:
+        per_member = _member_sums(sums)
+        points = func.coalesce(per_member.c.points, 0)
+        # closed before participation rules existed: any points counted as taking part
+        took_part = func.coalesce(per_member.c.took if rules is not None else per_member.c.points, 0) > 0
+        frozen = db.session.scalar(select(func.count()).select_from(SnapshotMember)
+                                   .where(SnapshotMember.snapshot_id == snapshot.id))
+        if frozen != snapshot.member_rows:
+            problems.append(f"member rows: snapshot says {snapshot.member_rows}, table holds {frozen}")
+        for member_id, was, had_part, now, has_part in db.session.execute(  # only the rows that differ
+            select(SnapshotMember.member_id, SnapshotMember.points, SnapshotMember.participated, points, took_part)
+            .outerjoin(per_member, per_member.c.member_id == SnapshotMember.member_id)
+            .where(SnapshotMember.snapshot_id == snapshot.id,
+                   or_(points != SnapshotMember.points, took_part != SnapshotMember.participated))
+            .order_by(SnapshotMember.member_id)
+        ):
+            if int(now) != was:
+                problems.append(f"member {member_id}: snapshot {was}, ledger {int(now)}")
+            if bool(had_part) != bool(has_part):
+                problems.append(f"member {member_id}: took part {bool(had_part)} in the snapshot, "
+                                f"{bool(has_part)} in the ledger")
+        expected = {r["organisation_id"]: r for r in _org_rows(snapshot.id, sums)}
+    checksum, count, max_id = checksum_result()
     if (checksum, count, max_id) != (snapshot.checksum, snapshot.entry_count, snapshot.max_entry_id):
-        problems.append(
+        problems.insert(0,
             f"ledger checksum differs: snapshot {snapshot.checksum[:12]}… over {snapshot.entry_count} rows, "
             f"ledger now {checksum[:12]}… over {count} rows"
         )
-    column = _period_column(span)
-    rules = snapshot.participation_rules
-    taking_part = participation_rule_ids(rules) or [-1] if rules is not None else [-1]
-    ledger_points, took_points = {}, {}
-    for member_id, points, took in db.session.execute(  # one pass: points and points by participation rules
-        select(LedgerEntry.member_id, func.sum(LedgerEntry.points),
-               func.sum(case((LedgerEntry.rule_id.in_(taking_part), LedgerEntry.points), else_=0)))
-        .where(column == span.key, LedgerEntry.subject == Subject.MEMBER).group_by(LedgerEntry.member_id)
-    ):
-        ledger_points[member_id], took_points[member_id] = points, took
-    frozen = db.session.execute(
-        select(SnapshotMember.member_id, SnapshotMember.points, SnapshotMember.participated)
-        .where(SnapshotMember.snapshot_id == snapshot.id)
-    ).all()
-    if len(frozen) != snapshot.member_rows:
-        problems.append(f"member rows: snapshot says {snapshot.member_rows}, table holds {len(frozen)}")
-    took_part = {m for m, p in took_points.items() if p > 0} if rules is not None else \
-        {m for m, p in ledger_points.items() if p > 0}  # closed before participation rules: any points
-    for member_id, points, participated in frozen:
-        if int(ledger_points.get(member_id, 0)) != points:
-            problems.append(f"member {member_id}: snapshot {points}, ledger {int(ledger_points.get(member_id, 0))}")
-        if bool(participated) != (member_id in took_part):
-            problems.append(f"member {member_id}: took part {bool(participated)} in the snapshot, "
-                            f"{member_id in took_part} in the ledger")
-    expected = {r["organisation_id"]: r for r in _org_rows(snapshot.id, span)}
     stored = db.session.scalars(select(SnapshotOrg).where(SnapshotOrg.snapshot_id == snapshot.id)).all()
     if len(stored) != snapshot.org_rows:
         problems.append(f"organisation rows: snapshot says {snapshot.org_rows}, table holds {len(stored)}")
