@@ -61,7 +61,7 @@ def prepare(app, players: int) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--players", type=int, default=50_000)
-    parser.add_argument("--cache", default="", help="LEARNING_CACHE_URL for the workers (default: each worker's memory)")
+    parser.add_argument("--cache", default="", help="LEARNING_CACHE_URL for the workers (default: a folder of learning serve's own that its workers share)")
     args = parser.parse_args()
     from sqlalchemy import text
 
@@ -108,7 +108,7 @@ def main() -> None:
         rss = server.rss_mb()
     finally:
         server.stop()
-    report(f"Campaign leaderboard, {players:,} players, {branches:,} branches, cache: {args.cache or 'each worker'}", [
+    report(f"Campaign leaderboard, {players:,} players, {branches:,} branches, cache: {args.cache or 'a folder the workers share'}", [
         (f"board.json from the build (200, {len(body) / 1024:.1f} KB)", polled, "/api/v1/me", me, "≤ 3×, ≤ 50 KB"),
         ("board.json between two level results (304)", unchanged, "/api/v1/me", me, "≤ 3×"),
         ("board.json right after a level result (a build)", rebuilt, "/api/v1/me", me, "at most every 10 s"),

@@ -56,7 +56,7 @@ def main() -> None:
     bare_closed = timed(sql_timer(app, BARE, {"q": CLOSED}), runs=3)[0]
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cache", default="", help="LEARNING_CACHE_URL for the workers (default: each worker's memory)")
+    parser.add_argument("--cache", default="", help="LEARNING_CACHE_URL for the workers (default: a folder of learning serve's own that its workers share)")
     args = parser.parse_args()
     server = Server(workers=2, threads=4, env={"LEARNING_CACHE_URL": args.cache} if args.cache else None)
     try:
@@ -98,7 +98,7 @@ def main() -> None:
         server.stop()
 
     report("City rankings through gunicorn (2 workers × 4 threads), 220,000 members, "
-           f"{LIVE} live and {CLOSED} closed, cache: {args.cache or 'each worker'}", [
+           f"{LIVE} live and {CLOSED} closed, cache: {args.cache or 'a folder the workers share'}", [
                (f"city ranking page 1, HTML, live {LIVE}", html_live, "bare GROUP BY of the quarter", bare_live, "≤ 0.25"),
                (f"city ranking page 1, HTML, closed {CLOSED}", html_closed, "bare GROUP BY of the quarter", bare_closed, "≤ 0.25"),
                (f"city ranking page 1, API, live {LIVE}", api_live, "bare GROUP BY of the quarter", bare_live, "≤ 0.25"),

@@ -1,16 +1,21 @@
 """A small shared cache for figures many people look at at once (campaign leaderboards, the city's
 rankings page).
 
-With ``LEARNING_CACHE_URL`` (``redis://…``) every worker shares one Redis; without it each worker
-keeps its own copy in memory.  Values are JSON.  ``claim`` is a short lock (SET NX with an
+With ``LEARNING_CACHE_URL`` (``redis://…``) every worker shares one Redis; with ``file:///folder``
+the workers of one machine share a folder (what ``learning serve`` gives its gunicorn workers when
+no Redis is configured: a folder of its own for the run); without either each process keeps its
+own copy in memory (the embedded server, tests).  Values are JSON.  ``claim`` is a short lock (SET NX with an
 expiry) so that, when a figure goes stale, one worker rebuilds it while the others serve the last
 one instead of all rebuilding at once.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -84,13 +89,97 @@ class RedisCache:
         self._redis.delete(key)
 
 
-def cache() -> MemoryCache | RedisCache:
+class FileCache:
+    """The processes of one machine sharing a folder: a file per key, replaced whole (``os.replace``),
+    its modification time set to when it expires; a claim is a file created exclusively.  Expired
+    files are swept now and then by whoever writes."""
+
+    SWEEP_SECONDS = 60
+
+    def __init__(self, folder: str):
+        self._folder = Path(folder)
+        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._swept = time.time()
+
+    def _path(self, key: str, kind: str = "value") -> Path:
+        return self._folder / f"{hashlib.sha256(key.encode()).hexdigest()}.{kind}"
+
+    def get(self, key: str) -> Any:
+        path = self._path(key)
+        try:
+            if path.stat().st_mtime < time.time():
+                return None
+            return json.loads(path.read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        return [self.get(k) for k in keys]
+
+    def _write(self, path: Path, data: bytes, expires: float) -> None:
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        partial.write_bytes(data)
+        os.utime(partial, (expires, expires))
+        os.replace(partial, path)
+
+    def set_many(self, values: dict[str, Any], ttl: int) -> None:
+        expires = time.time() + ttl
+        for key, value in values.items():
+            self._write(self._path(key), json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), expires)
+        if time.time() - self._swept > self.SWEEP_SECONDS:
+            self.sweep()
+
+    def claim(self, key: str, ttl: int) -> bool:
+        path = self._path(key, "claim")
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        partial.touch()
+        expires = time.time() + ttl
+        os.utime(partial, (expires, expires))
+        try:
+            for _ in range(2):
+                try:
+                    os.link(partial, path)  # made with its expiry, or not at all
+                    return True
+                except FileExistsError:
+                    try:
+                        if path.stat().st_mtime >= time.time():
+                            return False
+                        path.unlink()  # its holder died or overran: lapsed, as a Redis key would
+                    except FileNotFoundError:
+                        pass
+            return False
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def release(self, key: str) -> None:
+        self._path(key, "claim").unlink(missing_ok=True)
+
+    def sweep(self) -> int:
+        """Delete the files that have expired; how many."""
+        now, gone = time.time(), 0
+        self._swept = now
+        for path in self._folder.iterdir():
+            try:
+                if path.stat().st_mtime < now - (3600 if path.suffix == ".partial" else 0):
+                    path.unlink()
+                    gone += 1
+            except FileNotFoundError:
+                pass
+        return gone
+
+
+def cache() -> MemoryCache | RedisCache | FileCache:
     """The app's cache (made on first use)."""
     app = current_app._get_current_object()
     found = app.extensions.get("learning-cache")
     if found is None:
         url = app.config.get("CACHE_URL") or ""
-        found = RedisCache(url) if url.startswith(("redis://", "rediss://", "unix://")) else MemoryCache()
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            found = RedisCache(url)
+        elif url.startswith("file://"):
+            found = FileCache(url.removeprefix("file://"))
+        else:
+            found = MemoryCache()
         app.extensions["learning-cache"] = found
     return found
 

@@ -362,9 +362,10 @@ def serve_command(bind, workers, threads, timeout, embedded, host, port):
         serve_embedded(app, host, port)
         return
     from learning.metrics import prepare_multiprocess_dir
-    from learning.serving import Gunicorn, gunicorn_options
+    from learning.serving import Gunicorn, gunicorn_options, shared_cache_folder
 
     prepare_multiprocess_dir(app.config["INSTANCE_PATH"])  # before the workers import prometheus_client
+    shared_cache_folder(app.config)  # before the workers read their configuration
     options = gunicorn_options(bind=bind or app.config["BIND"], workers=workers or app.config["WORKERS"],
                                threads=threads or app.config["THREADS"], timeout=timeout)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and options["workers"] > 1:

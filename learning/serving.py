@@ -7,7 +7,10 @@ separate gunicorn configuration file.  Each worker builds its own app after the 
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -73,6 +76,20 @@ def gunicorn_options(*, bind: str, workers: int, threads: int, timeout: int) -> 
         "child_exit": _child_exit,
         "forwarded_allow_ips": "*",  # ProxyFix (LEARNING_TRUSTED_PROXIES) decides whom to trust
     }
+
+
+def shared_cache_folder(config) -> str | None:
+    """Without ``LEARNING_CACHE_URL``: a folder of this run's own that its workers share as their cache
+    (``file://``), so that people opening the same heavy page at once wait for one computation
+    instead of one per worker; removed when the server stops.  A configured cache (Redis) is kept."""
+    if config.get("CACHE_URL"):
+        return None
+    folder = tempfile.mkdtemp(prefix="learning-cache-")
+    os.environ["LEARNING_CACHE_URL"] = f"file://{folder}"
+    master = os.getpid()
+    # workers inherit this hook: only the server that made the folder removes it
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+    return folder
 
 
 def serve_embedded(app, host: str, port: int) -> None:

@@ -1,4 +1,6 @@
 """The shared cache: one computation for requests that arrive together, a fresh one afterwards."""
+import json
+import os
 import threading
 import time
 
@@ -56,3 +58,75 @@ def test_values_come_back_as_copies(app):
         assert store.claim("lock", 10) and not store.claim("lock", 10)
         store.release("lock")
         assert store.claim("lock", 10)
+
+
+def test_a_folder_is_shared_by_two_caches_as_by_two_workers(tmp_path):
+    from learning.cache import FileCache
+
+    one, two = FileCache(str(tmp_path)), FileCache(str(tmp_path))
+    one.set_many({"page": {"rows": ["王党员", 1]}}, 10)
+    assert two.get("page") == {"rows": ["王党员", 1]} and two.get_many(["page", "other"]) == [{"rows": ["王党员", 1]}, None]
+    assert one.claim("build", 10) and not two.claim("build", 10)  # one builder for both
+    one.release("build")
+    assert two.claim("build", 10)
+    # an expired value or claim is gone, as a Redis key's would be
+    two.set_many({"old": 1}, 0)
+    assert two.claim("stale", 0)
+    time.sleep(0.05)
+    assert one.get("old") is None and one.claim("stale", 10)
+    assert one.sweep() == 1 and one.get("page") == {"rows": ["王党员", 1]}  # only "old" had expired
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def _compute_in_a_process(app, folder, log, started):
+    from learning.cache import FileCache
+
+    with app.app_context():
+        app.extensions["learning-cache"] = FileCache(folder)
+        started.wait()
+
+        def compute():
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()}\n")
+            time.sleep(0.5)
+            return {"by": os.getpid()}
+
+        print(json.dumps(shared("rankings:city", compute)), flush=True)
+
+
+def test_processes_sharing_a_folder_compute_a_page_once(app, tmp_path, capfd):
+    """Four processes (gunicorn's workers) ask for the same page at once: one computes it, the others
+    wait for its result instead of computing it again."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    log, started = tmp_path / "computed", context.Event()
+    processes = [context.Process(target=_compute_in_a_process, args=(app, str(tmp_path / "cache"), log, started))
+                 for _ in range(4)]
+    for process in processes:
+        process.start()
+    started.set()
+    for process in processes:
+        process.join(30)
+    assert [p.exitcode for p in processes] == [0] * 4
+    computed_by = [int(line) for line in log.read_text().split()]
+    answers = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    assert len(computed_by) == 1 and answers == [{"by": computed_by[0]}] * 4
+
+
+def test_learning_serve_gives_its_workers_a_folder_of_their_own(monkeypatch, tmp_path):
+    from learning import serving
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(serving.tempfile, "tempdir", None)  # read TMPDIR again
+    monkeypatch.delenv("LEARNING_CACHE_URL", raising=False)
+    hooks = []
+    monkeypatch.setattr(serving.atexit, "register", hooks.append)
+    folder = serving.shared_cache_folder({"CACHE_URL": ""})
+    assert folder.startswith(str(tmp_path)) and os.environ["LEARNING_CACHE_URL"] == f"file://{folder}"
+    assert (os.stat(folder).st_mode & 0o777) == 0o700
+    hooks[0]()  # the server stops: its folder goes
+    assert not os.path.exists(folder)
+    monkeypatch.setenv("LEARNING_CACHE_URL", "redis://127.0.0.1:6379/1")
+    assert serving.shared_cache_folder({"CACHE_URL": "redis://127.0.0.1:6379/1"}) is None
+    assert os.environ["LEARNING_CACHE_URL"] == "redis://127.0.0.1:6379/1"

@@ -150,3 +150,18 @@ def test_recycled_workers_drop_no_request(app, db, tmp_path, monkeypatch):
     assert restarts >= 4, err[-2000:]
     assert (answered, dropped) == (720, 0)
     assert not any(ch.isdigit() for ch in banner), banner  # no version in the Server header
+
+
+def test_workers_share_a_cache_folder_of_the_run_without_redis(app, db, tmp_path):
+    """Without LEARNING_CACHE_URL the two workers get one folder (file://) for the pages they compute
+    once between them; it is the server's own and goes when the server stops."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process, base = serve(app, tmp_path, "memory://", extra_env={"TMPDIR": str(temp)})
+    try:
+        folders = list(temp.glob("learning-cache-*"))
+        assert len(folders) == 1 and folders[0].is_dir()
+        assert urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
+    finally:
+        stop(process)
+    assert not folders[0].exists()
