@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -293,17 +293,22 @@ def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | 
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    row = db.session.execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.scope,
-               Account.active, Account.must_change_password, Account.member_id, Member.active.label("member_active"))
-        .join(Account, Account.id == ApiToken.account_id).outerjoin(Member, Member.id == Account.member_id)
-        .where(ApiToken.token_hash == token_digest(token))).first()
+    row = db.session.execute(_TOKEN_CHECK, {"digest": token_digest(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active \
             or row.member_active is False:
         return None
     if _stale(row.last_used_at, now):
         db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.member_id, row.scope is TokenScope.FULL and not row.must_change_password
+
+
+# Built once: a statement object reused is neither built nor keyed again on every request.
+_TOKEN_CHECK = (
+    select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.scope,
+           Account.active, Account.must_change_password, Account.member_id, Member.active.label("member_active"))
+    .join(Account, Account.id == ApiToken.account_id).outerjoin(Member, Member.id == Account.member_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
 
 
 def revoke_token(account: Account, token_id: int) -> bool:

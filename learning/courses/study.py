@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -120,39 +122,79 @@ def _progress(member_id: int, lesson_id: int) -> LessonProgress:
     return progress
 
 
-def _refuse(session: StudySession, code: str, message: str):
-    db.session.execute(update(StudySession).where(StudySession.id == session.id)
+def _refuse(session_id: int, code: str, message: str):
+    db.session.execute(update(StudySession).where(StudySession.id == session_id)
                        .values(rejected_beats=StudySession.rejected_beats + 1))
     db.session.commit()
     raise StudyError(code, message)
 
 
+def _beat_state(member_id: int, token: str):
+    """The session, its lesson's rules and the member's progress in it: one joined read in Core."""
+    row = db.session.execute(_BEAT_READ, {"token": token or "", "member_id": member_id}).first()
+    if row is None:
+        raise StudyError("unknown_session", "no such study session")
+    return row
+
+
+# The beat's statements, built once (a statement object reused is neither built nor keyed again).
+_BEAT_READ = (
+    select(StudySession.id, StudySession.closed_at, StudySession.last_seq, StudySession.last_beat_at,
+           StudySession.last_position, StudySession.carry_seconds, StudySession.lesson_id,
+           Lesson.kind, Lesson.media_seconds, Lesson.min_seconds, LessonProgress.id.label("progress_id"),
+           LessonProgress.seconds, LessonProgress.reached_end, LessonProgress.completed_at)
+    .join(Lesson, Lesson.id == StudySession.lesson_id)
+    .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
+               & (LessonProgress.lesson_id == StudySession.lesson_id))
+    .where(StudySession.token == bindparam("token"), StudySession.member_id == bindparam("member_id"))
+)
+_BEAT_CLAIM = (  # compare-and-set on last_seq: of two beats racing, one moves the session
+    update(StudySession)
+    .where(StudySession.id == bindparam("session_id"), StudySession.last_seq == bindparam("seen_seq"),
+           StudySession.closed_at.is_(None))
+    .values(last_seq=bindparam("seq"), last_beat_at=bindparam("moment"), last_position=bindparam("position"),
+            credited_seconds=StudySession.credited_seconds + bindparam("credit"), carry_seconds=bindparam("carry"))
+    .execution_options(synchronize_session=False)
+)
+
+
+@lru_cache(maxsize=8)
+def _progress_update(changed: frozenset):
+    values = {"seconds": LessonProgress.seconds + bindparam("credit"), "reached_end": True,
+              "completed_at": bindparam("moment")}
+    return (update(LessonProgress).where(LessonProgress.id == bindparam("progress_id"))
+            .values(**{k: v for k, v in values.items() if k in changed})
+            .execution_options(synchronize_session=False))
+
+
 def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
               position: float | None = None) -> BeatResult:
     """Credit the time since the last accepted beat, if this beat deserves it; commits.  ``member``
-    may be the member's id (the API's hot path loads no member unless the lesson is completed)."""
+    may be the member's id.  The hot path of a lesson (every member studying beats every
+    ``HEARTBEAT_SECONDS``): one joined read, the compare-and-set of the session and the progress's
+    update, in Core (no ORM objects); the member and the lesson are loaded only when it completes."""
     from learning.courses import services
 
     member_id = member if isinstance(member, int) else member.id
-    session = session_for(member_id, token)
+    session = _beat_state(member_id, token)
     if session.closed_at is not None:
-        _refuse(session, "paused", "this lesson was opened elsewhere; open it again to continue here")
+        _refuse(session.id, "paused", "this lesson was opened elsewhere; open it again to continue here")
     if not isinstance(seq, int) or seq <= session.last_seq:
-        _refuse(session, "replayed", "this heartbeat was already received")
+        _refuse(session.id, "replayed", "this heartbeat was already received")
     moment = now()
     elapsed = (moment - session.last_beat_at).total_seconds()
     if elapsed < MIN_GAP_SECONDS:
-        _refuse(session, "too_fast", "heartbeats came faster than the page sends them")
-    lesson = session.lesson
+        _refuse(session.id, "too_fast", "heartbeats came faster than the page sends them")
+    media = session.kind.is_media
     earned, note = 0.0, "accepted"
     new_position = session.last_position
-    if lesson.kind.is_media and position is not None:
-        new_position = max(0.0, min(float(position), float(lesson.media_seconds or 0)))
+    if media and position is not None:
+        new_position = max(0.0, min(float(position), float(session.media_seconds or 0)))
     if elapsed > MAX_GAP_SECONDS:
         note = "late"
     elif not visible:
         note = "hidden"
-    elif lesson.kind.is_media:
+    elif media:
         if not playing or position is None:
             note = "paused"
         else:
@@ -164,34 +206,45 @@ def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = Tru
     carried = (session.carry_seconds or 0.0) + earned
     credit = int(carried)
 
-    claimed = db.session.execute(
-        update(StudySession)
-        .where(StudySession.id == session.id, StudySession.last_seq == session.last_seq, StudySession.closed_at.is_(None))
-        .values(last_seq=seq, last_beat_at=moment, last_position=new_position,
-                credited_seconds=StudySession.credited_seconds + credit, carry_seconds=carried - credit)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = db.session.execute(_BEAT_CLAIM, {
+        "session_id": session.id, "seen_seq": session.last_seq, "seq": seq, "moment": moment,
+        "position": new_position, "credit": credit, "carry": carried - credit}).rowcount
     if claimed != 1:
         db.session.rollback()
         raise StudyError("replayed", "another heartbeat of this session was received at the same time")
 
-    progress = _progress(member_id, lesson.id)
-    if lesson.kind.is_media:
-        cap = int((lesson.media_seconds or 0) * MEDIA_MARGIN)
+    if session.progress_id is None:  # made when the session started; made again if it went missing
+        made = _progress(member_id, session.lesson_id)
+        progress = SimpleNamespace(id=made.id, seconds=made.seconds, reached_end=made.reached_end,
+                                   completed_at=made.completed_at)
+    else:
+        progress = SimpleNamespace(id=session.progress_id, seconds=session.seconds, reached_end=session.reached_end,
+                                   completed_at=session.completed_at)
+    changed = set()
+    if media:
+        cap = int((session.media_seconds or 0) * MEDIA_MARGIN)
         credit = max(0, min(credit, cap - progress.seconds))
-        if new_position is not None and lesson.media_seconds and new_position >= lesson.media_seconds - END_TOLERANCE_SECONDS:
+        if new_position is not None and session.media_seconds and \
+                new_position >= session.media_seconds - END_TOLERANCE_SECONDS and not progress.reached_end:
             progress.reached_end = True
-    progress.seconds += credit
+            changed.add("reached_end")
+    if credit:
+        progress.seconds += credit
+        changed.add("seconds")
     lesson_done = course_done = False
-    if progress.completed_at is None and services.lesson_is_complete(lesson, progress):
-        progress.completed_at = moment
+    lesson_rules = SimpleNamespace(kind=session.kind, min_seconds=session.min_seconds)
+    if progress.completed_at is None and services.lesson_is_complete(lesson_rules, progress):
+        changed.add("completed_at")
         lesson_done = True
+    if changed:  # a beat that credits nothing leaves the progress (and its time of change) alone
+        db.session.execute(_progress_update(frozenset(changed)),
+                           {"progress_id": progress.id, "credit": credit, "moment": moment})
+    if lesson_done:
         if isinstance(member, int):
             member = db.session.get(Member, member_id)
-        course_done = services.on_lesson_completed(member, lesson, moment)
-    seconds = progress.seconds  # read before the commit expires it (a reload would cost a query)
+        course_done = services.on_lesson_completed(member, db.session.get(Lesson, session.lesson_id), moment)
     db.session.commit()
-    return BeatResult(credit, seconds, lesson_done, course_done, note)
+    return BeatResult(credit, progress.seconds, lesson_done, course_done, note)
 
 
 def close_session(member: Member, token: str) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import random
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from learning.db import utcnow
@@ -176,16 +177,7 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
 
     The hot path of a campaign: one joined read and one update, in Core (no ORM objects)."""
     moment = now()
-    query = (select(Attempt.id.label("attempt_id"), Attempt.member_id, Attempt.status, Attempt.deadline,
-                    AttemptItem.id, AttemptItem.option_order, Question.kind)
-             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-             .join(Question, Question.id == AttemptItem.question_id)
-             .where(Attempt.token == token, AttemptItem.position == position))
-    if db.engine.dialect.name == "postgresql":
-        # Hold the attempt against a submit until this answer commits: grading then reads it, or,
-        # when the submit came first, this read waits and sees the attempt finished.
-        query = query.with_for_update(read=True, of=Attempt)
-    row = db.session.execute(query).first()
+    row = db.session.execute(_answer_read(db.engine.dialect.name), {"token": token, "position": position}).first()
     if row is None or row.member_id != member_id:
         if row is None and _owned(member_id, token):
             raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
@@ -195,13 +187,36 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
     if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
         raise QuizError("time_up", _("Time is up: this answer came after the deadline and does not count."))
     response = _response_for(row.kind, row.option_order, choices, text)
-    still_open = select(Attempt.id).where(Attempt.id == row.attempt_id, Attempt.status == AttemptStatus.OPEN).exists()
-    stored = db.session.execute(update(AttemptItem).where(AttemptItem.id == row.id, still_open)
-                                .values(response=response, answered_at=moment)
-                                .execution_options(synchronize_session=False)).rowcount
+    stored = db.session.execute(_ANSWER_WRITE, {"item_id": row.id, "open_attempt": row.attempt_id,
+                                                "answer": response, "moment": moment}).rowcount
     if not stored:  # finished between the read and the write (SQLite: the write sees the latest state)
         raise QuizError("finished", _("This attempt is already finished."))
     return moment
+
+
+# The answer's statements, built once (a statement object reused is neither built nor keyed again).
+@lru_cache(maxsize=4)
+def _answer_read(dialect: str):
+    query = (select(Attempt.id.label("attempt_id"), Attempt.member_id, Attempt.status, Attempt.deadline,
+                    AttemptItem.id, AttemptItem.option_order, Question.kind)
+             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+             .join(Question, Question.id == AttemptItem.question_id)
+             .where(Attempt.token == bindparam("token"), AttemptItem.position == bindparam("position")))
+    if dialect == "postgresql":
+        # Hold the attempt against a submit until this answer commits: grading then reads it, or,
+        # when the submit came first, this read waits and sees the attempt finished.
+        query = query.with_for_update(read=True, of=Attempt)
+    return query
+
+
+_ANSWER_WRITE = (
+    update(AttemptItem)
+    .where(AttemptItem.id == bindparam("item_id"),
+           select(Attempt.id).where(Attempt.id == bindparam("open_attempt"), Attempt.status == AttemptStatus.OPEN)
+           .exists())
+    .values(response=bindparam("answer"), answered_at=bindparam("moment"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _owned(member_id: int, token: str) -> bool:

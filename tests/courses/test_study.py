@@ -236,3 +236,36 @@ def test_finishing_every_lesson_and_the_quiz_completes_the_course_once_with_hour
     assert db.session.scalar(select(func.count()).select_from(CourseCompletion)) == 1
     # 1 point per lesson (2 lessons) + 2 points per credit hour.
     assert points.ledger_sum(who.id, "all") == 2 + 2
+
+
+def test_a_beat_is_three_statements_and_a_missing_progress_row_is_made_again(db, tree, courses, clock):
+    """The hot path: one joined read, the session's compare-and-set and the progress's update; a
+    hidden beat changes no progress (its time of change stays); a progress row gone missing is made."""
+    from sqlalchemy import event
+
+    who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
+    session = study.start_session(who, text)
+    member_id, token = who.id, session.token
+    statements = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        clock.advance(BEAT)
+        assert study.heartbeat(member_id, token, seq=1).credited == BEAT
+        assert statements == ["SELECT", "UPDATE", "UPDATE"]
+        changed = db.session.scalar(select(LessonProgress.updated_at).where(LessonProgress.member_id == member_id))
+        statements.clear()
+        clock.advance(BEAT)
+        hidden = study.heartbeat(member_id, token, seq=2, visible=False)
+        assert (hidden.credited, hidden.note, statements) == (0, "hidden", ["SELECT", "UPDATE"])
+        assert db.session.scalar(select(LessonProgress.updated_at).where(LessonProgress.member_id == member_id)) == changed
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    db.session.execute(LessonProgress.__table__.delete().where(LessonProgress.member_id == member_id))
+    db.session.commit()
+    clock.advance(BEAT)
+    result = study.heartbeat(member_id, token, seq=3)
+    assert (result.credited, result.lesson_seconds, seconds(db, who, text)) == (BEAT, BEAT, BEAT)
