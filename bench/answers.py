@@ -12,7 +12,10 @@ a bare Flask endpoint in the same application, phases interleaved in one run.
 4. counts only 2xx answers (anything else is reported as an error) and prints requests per second,
    p50/p95 latency, and each path's ratio to the bare endpoint's rate.
 
-    .venv/bin/python bench/answers.py [--workers 4] [--clients 8] [--seconds 5] [--rounds 3] [--members 400]
+    .venv/bin/python bench/answers.py [--workers 4] [--clients 8] [--seconds 5] [--rounds 3] [--members 400] [--floors]
+
+``--floors`` adds two phases that show how near 0.5 a heartbeat can come on the machine: the least a beat
+writes (token, session, progress) in raw SQL, as four statements in a transaction and as one in autocommit.
 """
 from __future__ import annotations
 
@@ -125,6 +128,8 @@ def client(port: int, kind: str, work: list, seconds: float, seed: int, queue) -
         elif kind == "answer":
             position = rng.choice(list(member["answers"]))
             method, path, body = "PUT", f"/api/v1/attempts/{member['attempt']}/items/{position}", member["answers"][position]
+        elif kind in ("floor", "floor-one"):
+            method, path, body = "POST", f"/bench/{kind}/{member['session']}", {"seq": 1}
         else:
             seq = seqs[member["session"]] = seqs.get(member["session"], member["seq_base"]) + 1
             method, path, body = "POST", f"/api/v1/study-sessions/{member['session']}/heartbeats", {"seq": seq}
@@ -177,6 +182,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--members", type=int, default=400)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--floors", action="store_true",
+                        help="also time a heartbeat's least writes in raw SQL: 4 statements, and 1 in autocommit")
     args = parser.parse_args()
 
     own_database(args.url)
@@ -188,7 +195,8 @@ def main() -> None:
         [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers), "--bind",
          f"127.0.0.1:{args.port}", "--log-level", "warning", "bench.wsgi_answers:app"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=open(ROOT / "bench" / ".answers-server.log", "w"))
-    phases: dict[str, list] = {"bare": [], "answer": [], "heartbeat": []}
+    kinds = ("bare", "answer", "bare", "heartbeat") + (("floor", "bare", "floor-one") if args.floors else ())
+    phases: dict[str, list] = {kind: [] for kind in kinds}
     try:
         for _ in range(100):
             try:
@@ -198,24 +206,28 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        for kind in ("bare", "answer", "heartbeat"):  # warm up every path
+        for kind in phases:  # warm up every path
             run(args.port, kind, work, args.clients, 1, 0)
         for round_no in range(1, args.rounds + 1):
-            for kind in ("bare", "answer", "bare", "heartbeat"):
+            for kind in kinds:
                 phases[kind].append(run(args.port, kind, work, args.clients, args.seconds, round_no))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     one, five, _ = os.getloadavg()
     print(f"gunicorn {args.workers} sync workers, {args.clients} client processes, {args.rounds} rounds of "
-          f"bare/answer/bare/heartbeat × {args.seconds:.0f} s, {os.cpu_count()} CPUs shared by server, clients and "
+          f"{'/'.join(kinds)} × {args.seconds:.0f} s, {os.cpu_count()} CPUs shared by server, clients and "
           f"PostgreSQL; load average {one:.2f} / {five:.2f}")
     results = {kind: summary(p) for kind, p in phases.items()}
-    for name, kind in (("bare Flask endpoint", "bare"), ("answer (PUT item)", "answer"), ("heartbeat (POST)", "heartbeat")):
+    names = (("bare Flask endpoint", "bare"), ("answer (PUT item)", "answer"), ("heartbeat (POST)", "heartbeat"),
+             ("floor: 4 raw statements", "floor"), ("floor: 1 in autocommit", "floor-one"))
+    for name, kind in ((n, k) for n, k in names if k in results):
         r = results[kind]
         print(f"{name:22s} {r['per_second']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p95 {r['p95_ms']:6.1f} ms"
               f"   ({r['ok']} answered 2xx, {r['errors']} not)")
-    for kind, goal in (("answer", "≥ 0.5"), ("heartbeat", "≥ 0.5")):
+    for kind, goal in (("answer", "≥ 0.5"), ("heartbeat", "≥ 0.5"), ("floor", "—"), ("floor-one", "—")):
+        if kind not in results:
+            continue
         print(f"ratio {kind}/bare: {results[kind]['per_second'] / results['bare']['per_second']:.2f}  (goal {goal})")
 
 

@@ -5,11 +5,12 @@ the two throughputs measures what the answer and heartbeat paths themselves cost
 accepted at any pace here (the real minimum gap is 10 seconds per session), so that one session can
 be beaten as fast as the benchmark sends; every other check runs as in production.
 """
-from flask import jsonify
+from flask import jsonify, request
 
 from learning import create_app
+from learning.accounts.services import token_digest
 from learning.courses import study
-from learning.extensions import csrf
+from learning.extensions import csrf, db
 
 study.MIN_GAP_SECONDS = 0
 app = create_app()
@@ -19,3 +20,41 @@ app = create_app()
 @csrf.exempt
 def bare():
     return jsonify(position=1, answered_at="2026-11-21T00:00:00+00:00")
+
+
+# Floors for a heartbeat (``answers.py --floors``): what the least a beat must write costs here, with
+# none of the rules, the validation or the response schema — the token looked up, the session moved
+# and the progress counted, in raw SQL: four statements in one transaction, and one statement
+# (a CTE) in autocommit.  Only the status matters; nothing here is a heartbeat.
+@app.route("/bench/floor/<token>", methods=["POST"])
+@csrf.exempt
+def floor(token):
+    connection = db.session.connection()
+    member_id = connection.exec_driver_sql(
+        "SELECT a.member_id FROM api_token t JOIN account a ON a.id = t.account_id WHERE t.token_hash = %s",
+        (token_digest(request.headers["Authorization"][7:]),)).scalar()
+    session_id, lesson_id = connection.exec_driver_sql(
+        "SELECT id, lesson_id FROM study_session WHERE token = %s AND member_id = %s", (token, member_id)).first()
+    connection.exec_driver_sql("UPDATE study_session SET last_seq = last_seq + 1, last_beat_at = now() WHERE id = %s",
+                               (session_id,))
+    connection.exec_driver_sql("UPDATE lesson_progress SET seconds = seconds + 1 WHERE member_id = %s AND lesson_id = %s",
+                               (member_id, lesson_id))
+    db.session.commit()
+    return jsonify(credited=1)
+
+
+ONE_STATEMENT = (
+    "WITH t AS (SELECT a.member_id FROM api_token t JOIN account a ON a.id = t.account_id WHERE t.token_hash = %s),"
+    " s AS (UPDATE study_session SET last_seq = last_seq + 1, last_beat_at = now()"
+    "       WHERE token = %s AND member_id = (SELECT member_id FROM t) RETURNING member_id, lesson_id)"
+    " UPDATE lesson_progress SET seconds = seconds + 1 FROM s"
+    " WHERE lesson_progress.member_id = s.member_id AND lesson_progress.lesson_id = s.lesson_id RETURNING seconds")
+
+
+@app.route("/bench/floor-one/<token>", methods=["POST"])
+@csrf.exempt
+def floor_one(token):
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        seconds = connection.exec_driver_sql(
+            ONE_STATEMENT, (token_digest(request.headers["Authorization"][7:]), token)).scalar()
+    return jsonify(credited=1, seconds=seconds)
