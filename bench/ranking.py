@@ -82,8 +82,11 @@ def rebuild_totals() -> None:
                 SELECT member_id, {key}, sum(points), max(id), sum({took_part}) FROM ledger_entry
                 WHERE subject = 'member' GROUP BY member_id{f", {column}" if column else ""}
             """), {"codes": list(policy().participation_rules)})
+    # VACUUM as well as ANALYZE: index-only scans of the scores need the pages marked all-visible
+    # (a fresh city's first live ranking page was 0.27 of the bare aggregate before, 0.21 after)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("ledger_entry", "point_member_total", "point_member_score"):
-            conn.execute(text(f"ANALYZE {table}"))
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
     print(f"rebuilt cached totals in {time.perf_counter() - started:.0f} s")
 
 
