@@ -293,7 +293,7 @@ def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | 
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    row = db.session.execute(_TOKEN_CHECK, {"digest": token_digest(token)}).first()
+    row = db.session.connection().execute(_TOKEN_CHECK, {"digest": token_digest(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active \
             or row.member_active is False:
         return None
@@ -302,7 +302,8 @@ def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | 
     return row.member_id, row.scope is TokenScope.FULL and not row.must_change_password
 
 
-# Built once: a statement object reused is neither built nor keyed again on every request.
+# Built once: a statement object reused is neither built nor keyed again on every request; run on the
+# session's connection (no ORM execution around a Core statement).
 _TOKEN_CHECK = (
     select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.scope,
            Account.active, Account.must_change_password, Account.member_id, Member.active.label("member_active"))

@@ -177,7 +177,8 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
 
     The hot path of a campaign: one joined read and one update, in Core (no ORM objects)."""
     moment = now()
-    row = db.session.execute(_answer_read(db.engine.dialect.name), {"token": token, "position": position}).first()
+    row = db.session.connection().execute(_answer_read(db.engine.dialect.name),
+                                          {"token": token, "position": position}).first()
     if row is None or row.member_id != member_id:
         if row is None and _owned(member_id, token):
             raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
@@ -187,14 +188,15 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
     if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
         raise QuizError("time_up", _("Time is up: this answer came after the deadline and does not count."))
     response = _response_for(row.kind, row.option_order, choices, text)
-    stored = db.session.execute(_ANSWER_WRITE, {"item_id": row.id, "open_attempt": row.attempt_id,
-                                                "answer": response, "moment": moment}).rowcount
+    stored = db.session.connection().execute(_ANSWER_WRITE, {"item_id": row.id, "open_attempt": row.attempt_id,
+                                                             "answer": response, "moment": moment}).rowcount
     if not stored:  # finished between the read and the write (SQLite: the write sees the latest state)
         raise QuizError("finished", _("This attempt is already finished."))
     return moment
 
 
-# The answer's statements, built once (a statement object reused is neither built nor keyed again).
+# The answer's statements, built once (a statement object reused is neither built nor keyed again) and
+# run on the session's connection (no ORM execution around a Core statement).
 @lru_cache(maxsize=4)
 def _answer_read(dialect: str):
     query = (select(Attempt.id.label("attempt_id"), Attempt.member_id, Attempt.status, Attempt.deadline,
