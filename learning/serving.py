@@ -84,7 +84,13 @@ def shared_cache_folder(config) -> str | None:
     instead of one per worker; removed when the server stops.  A configured cache (Redis) is kept."""
     if config.get("CACHE_URL"):
         return None
-    folder = tempfile.mkdtemp(prefix="learning-cache-")
+    try:
+        folder = tempfile.mkdtemp(prefix="learning-cache-")
+    except OSError as exc:  # no writable temporary folder: each worker keeps its own memory, as before
+        import logging
+
+        logging.getLogger("learning").warning("no shared cache folder for the workers (%s); each keeps its own", exc)
+        return None
     os.environ["LEARNING_CACHE_URL"] = f"file://{folder}"
     master = os.getpid()
     # workers inherit this hook: only the server that made the folder removes it

@@ -3,6 +3,7 @@ import json
 import os
 import threading
 import time
+from pathlib import Path
 
 from learning.cache import MemoryCache, cache, shared
 
@@ -88,13 +89,14 @@ def _compute_in_a_process(app, folder, log, started):
         def compute():
             with open(log, "a") as out:
                 out.write(f"{os.getpid()}\n")
-            time.sleep(0.5)
+            time.sleep(1.5)  # long enough that all four have asked, even on a loaded machine
             return {"by": os.getpid()}
 
-        print(json.dumps(shared("rankings:city", compute)), flush=True)
+        answer = shared("rankings:city", compute)
+        (Path(log).parent / f"answer-{os.getpid()}").write_text(json.dumps(answer))
 
 
-def test_processes_sharing_a_folder_compute_a_page_once(app, tmp_path, capfd):
+def test_processes_sharing_a_folder_compute_a_page_once(app, tmp_path):
     """Four processes (gunicorn's workers) ask for the same page at once: one computes it, the others
     wait for its result instead of computing it again."""
     import multiprocessing
@@ -110,7 +112,7 @@ def test_processes_sharing_a_folder_compute_a_page_once(app, tmp_path, capfd):
         process.join(30)
     assert [p.exitcode for p in processes] == [0] * 4
     computed_by = [int(line) for line in log.read_text().split()]
-    answers = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    answers = [json.loads(path.read_text()) for path in tmp_path.glob("answer-*")]
     assert len(computed_by) == 1 and answers == [{"by": computed_by[0]}] * 4
 
 
@@ -130,3 +132,15 @@ def test_learning_serve_gives_its_workers_a_folder_of_their_own(monkeypatch, tmp
     monkeypatch.setenv("LEARNING_CACHE_URL", "redis://127.0.0.1:6379/1")
     assert serving.shared_cache_folder({"CACHE_URL": "redis://127.0.0.1:6379/1"}) is None
     assert os.environ["LEARNING_CACHE_URL"] == "redis://127.0.0.1:6379/1"
+
+
+def test_without_a_writable_temporary_folder_each_worker_keeps_its_own(monkeypatch):
+    from learning import serving
+
+    def read_only(prefix):
+        raise PermissionError(13, "Read-only file system", "/tmp")
+
+    monkeypatch.setattr(serving.tempfile, "mkdtemp", read_only)
+    monkeypatch.delenv("LEARNING_CACHE_URL", raising=False)
+    assert serving.shared_cache_folder({"CACHE_URL": ""}) is None
+    assert "LEARNING_CACHE_URL" not in os.environ
