@@ -116,8 +116,13 @@ class FileCache:
     def get_many(self, keys: list[str]) -> list[Any]:
         return [self.get(k) for k in keys]
 
+    @staticmethod
+    def _partial(path: Path) -> Path:
+        """Where this thread writes ``path`` before it is put in place."""
+        return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+
     def _write(self, path: Path, data: bytes, expires: float) -> None:
-        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        partial = self._partial(path)
         partial.write_bytes(data)
         os.utime(partial, (expires, expires))
         os.replace(partial, path)
@@ -131,7 +136,7 @@ class FileCache:
 
     def claim(self, key: str, ttl: int) -> bool:
         path = self._path(key, "claim")
-        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        partial = self._partial(path)
         partial.touch()
         expires = time.time() + ttl
         os.utime(partial, (expires, expires))

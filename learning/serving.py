@@ -8,6 +8,7 @@ separate gunicorn configuration file.  Each worker builds its own app after the 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -87,8 +88,6 @@ def shared_cache_folder(config) -> str | None:
     try:
         folder = tempfile.mkdtemp(prefix="learning-cache-")
     except OSError as exc:  # no writable temporary folder: each worker keeps its own memory, as before
-        import logging
-
         logging.getLogger("learning").warning("no shared cache folder for the workers (%s); each keeps its own", exc)
         return None
     os.environ["LEARNING_CACHE_URL"] = f"file://{folder}"
@@ -100,8 +99,6 @@ def shared_cache_folder(config) -> str | None:
 
 def serve_embedded(app, host: str, port: int) -> None:
     """One process: the threaded development server and the scheduler in its background."""
-    import logging
-
     from werkzeug.serving import run_simple
 
     from learning.scheduler.process import start_background

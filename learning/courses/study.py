@@ -233,8 +233,8 @@ def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = Tru
         progress.seconds += credit
         changed.add("seconds")
     lesson_done = course_done = False
-    lesson_rules = SimpleNamespace(kind=session.kind, min_seconds=session.min_seconds)
-    if progress.completed_at is None and services.lesson_is_complete(lesson_rules, progress):
+    # the read row carries the lesson's kind and min_seconds, all lesson_is_complete reads of a lesson
+    if progress.completed_at is None and services.lesson_is_complete(session, progress):
         changed.add("completed_at")
         lesson_done = True
     if changed:  # a beat that credits nothing leaves the progress (and its time of change) alone

@@ -158,17 +158,18 @@ def _member_sums(sums):
 
 
 def _lock_period(span: periods.PeriodSpan) -> Period:
-    """The period's row, locked; on PostgreSQL also the rows of the quarters it lies in, which
-    awards lock for share while they write into a quarter, so nothing is added to the period while
-    it is summed and its checksum taken on another connection."""
+    """The period's row (made if missing), locked; on PostgreSQL together with the rows of the
+    quarters it lies in, which awards lock for share while they write into a quarter, so nothing is
+    added to the period while it is summed and its checksum taken on another connection."""
     if db.engine.dialect.name != "postgresql":
+        ensure_period(span)
         return db.session.scalar(select(Period).where(Period.key == span.key))
-    quarters = sorted({periods.quarter_key(span.starts_on), periods.quarter_key(span.ends_on)}
-                      | ({f"{span.key}Q{n}" for n in range(1, 5)} if span.kind == "year" else set()))
-    for key in quarters:
+    keys = sorted({span.key, periods.quarter_key(span.starts_on), periods.quarter_key(span.ends_on)}
+                  | ({f"{span.key}Q{n}" for n in range(1, 5)} if span.kind == "year" else set()))
+    for key in keys:
         ensure_period(periods.parse(key))
-    db.session.execute(select(Period.key).where(Period.key.in_(quarters)).order_by(Period.key).with_for_update())
-    return db.session.scalar(select(Period).where(Period.key == span.key).with_for_update())
+    locked = db.session.scalars(select(Period).where(Period.key.in_(keys)).order_by(Period.key).with_for_update())
+    return next(row for row in locked if row.key == span.key)
 
 
 def close_period(period_key: str, *, actor=None, today=None, _after_members=None) -> CloseResult:
@@ -181,7 +182,6 @@ def close_period(period_key: str, *, actor=None, today=None, _after_members=None
         raise PointsError(_l("%(period)s ends on %(ends_on)s; it can be closed from the day after.",
                              period=span.key, ends_on=span.ends_on.isoformat()))
     beside = _nothing_written()
-    ensure_period(span)
     period = _lock_period(span)
     existing = db.session.scalar(select(Snapshot).where(Snapshot.period_key == span.key))
     if existing is not None:
