@@ -92,6 +92,7 @@ def _init_extensions(app: Flask) -> None:
 
     with app.app_context():
         engines.install_transaction_limits(app, ext.db.engine)
+        engines.install_idle_ping(app, ext.db.engine)
     ext.migrate.init_app(app, ext.db, directory=str(MIGRATIONS_DIR), compare_type=True)
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"

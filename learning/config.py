@@ -83,10 +83,11 @@ class Config:
         # A gunicorn worker runs LEARNING_THREADS requests at once: its pool holds that many
         # connections, and a few more for a moment (workers × (threads + 2) stays predictable).
         self.SQLALCHEMY_ENGINE_OPTIONS = {
-            "pool_pre_ping": True,
             "pool_size": int(_env("DB_POOL_SIZE") or _env("THREADS", "4")),
             "max_overflow": int(_env("DB_MAX_OVERFLOW", "2")),
         }
+        # A pooled connection idle this long is tested (SELECT 1) before use; 0: before every use.
+        self.DB_PING_IDLE_SECONDS = float(_env("DB_PING_IDLE_SECONDS", "5"))
         # "pgbouncer": PgBouncer in transaction mode between us and PostgreSQL (learning/engines.py).
         self.DB_POOLER = (_env("DB_POOLER", "") or "").strip().lower()
         # The scheduler's job locks straight to PostgreSQL (not through PgBouncer); optional.

@@ -16,9 +16,11 @@ connection of its choosing, so nothing may outlive a transaction on the server:
 from __future__ import annotations
 
 import threading
+import time
 
 from flask import Flask
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 
 def configure(app: Flask) -> None:
@@ -27,6 +29,7 @@ def configure(app: Flask) -> None:
     if not url.startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.pop("pool_pre_ping", None)  # install_idle_ping tests a connection only after it lay idle
     connect_args = dict(options.get("connect_args") or {})
     statement, lock = time_limits(app)
     if app.config.get("DB_POOLER") == "pgbouncer":
@@ -35,6 +38,40 @@ def configure(app: Flask) -> None:
         connect_args.setdefault("options", f"-c statement_timeout={statement} -c lock_timeout={lock}")
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def install_idle_ping(app: Flask, engine) -> None:
+    """Test a pooled connection before handing it out only when it has lain idle for
+    ``DB_PING_IDLE_SECONDS``: a connection returned a moment ago is alive, and the ``SELECT 1`` of
+    ``pool_pre_ping`` was a round trip on every request (a sixth of a heartbeat's).  One found dead
+    is replaced (SQLAlchemy's pessimistic handling: ``DisconnectionError`` in ``checkout``); one
+    that dies within the idle window fails its request, and the pool is renewed (SQLAlchemy's
+    disconnect detection).  ``0`` pings on every checkout."""
+    if engine.dialect.name != "postgresql":
+        return
+    idle = float(app.config.get("DB_PING_IDLE_SECONDS", 5))
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _made(dbapi_connection, record):
+        record.info["learning_returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record):
+        if record is not None:
+            record.info["learning_returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, proxy):
+        returned = record.info.get("learning_returned_at")
+        if idle > 0 and returned is not None and time.monotonic() - returned < idle:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError("the pooled connection is gone") from exc
+            raise
 
 
 def time_limits(app: Flask) -> tuple[int, int]:

@@ -48,6 +48,7 @@ def replica_engine(app):
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # the primary's pool and limits
     connect_args = dict(options.pop("connect_args", {}) or {})
     connect_args["connect_timeout"] = int(app.config.get("REPLICA_CONNECT_TIMEOUT", 2))
+    options["pool_pre_ping"] = True  # a replica read is a heavy page: a ping before it costs nothing
     return extra_engine("replica", url, connect_args=connect_args, **options)
 
 

@@ -169,7 +169,7 @@ def app(database_url, tmp_path_factory):
             "LOGIN_RATE_LIMIT": "5 per minute",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
             # Race tests hold 20 connections at once.
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 25, "max_overflow": 10},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10},
         }
     )
     application.test_client_class = FreshContextClient
