@@ -55,6 +55,16 @@ def insert_for(model, dialect: str | None = None):
     return insert(model)
 
 
+def leave_autocommit() -> None:
+    """End the request's autocommit (``api.member_token_required(joined=…)`` on PostgreSQL), if it is
+    in one: what the session does next is one transaction again."""
+    from learning.extensions import db
+
+    if db.session().in_transaction() and \
+            db.session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        db.session.commit()
+
+
 def str_enum(enum_cls: type[enum.Enum], length: int = 24) -> Enum:
     """A portable enum column: VARCHAR holding the enum's value, checked in Python."""
     return Enum(

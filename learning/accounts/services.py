@@ -286,30 +286,46 @@ def account_for_token(token: str, now: datetime | None = None) -> tuple[Account,
     return record.account, record
 
 
-def member_id_for_token(token: str, now: datetime | None = None) -> tuple[int | None, bool] | None:
+def member_id_for_token(token: str, now: datetime | None = None, *, joined=None,
+                        params: dict | None = None) -> tuple[int | None, bool, object] | None:
     """The same check as :func:`account_for_token` in one Core query, for the hottest API calls
-    (a quiz answer): (member id, whether the token is good for everything — False while a temporary
-    password is in force) without loading account or member objects."""
+    (a quiz answer, a heartbeat): (member id, whether the token is good for everything — False while
+    a temporary password is in force, the row read) without loading account or member objects.
+
+    ``joined`` is a statement made by :func:`token_check_joined`: the call's own read rides on the
+    token's (one round trip for both), with ``params`` for its own parameters; its columns come back in
+    the row, NULL where the call's joins found nothing."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    row = db.session.connection().execute(_TOKEN_CHECK, {"digest": token_digest(token)}).first()
+    row = db.session.connection().execute(_TOKEN_CHECK if joined is None else joined,
+                                          {"digest": token_digest(token), **(params or {})}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active \
             or row.member_active is False:
         return None
     if _stale(row.last_used_at, now):
-        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row.member_id, row.scope is TokenScope.FULL and not row.must_change_password
+        db.session.connection().execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
+    return row.member_id, row.scope is TokenScope.FULL and not row.must_change_password, row
+
+
+def token_check_joined(extend):
+    """The token check with a call's own columns and joins: ``extend(query)`` adds them (outer joins
+    from ``Account.member_id``, so that a good token with nothing found still comes back).  Built once,
+    where the call's module is loaded."""
+    return extend(_TOKEN_CHECK)
 
 
 # Built once: a statement object reused is neither built nor keyed again on every request; run on the
 # session's connection (no ORM execution around a Core statement).
 _TOKEN_CHECK = (
-    select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.scope,
-           Account.active, Account.must_change_password, Account.member_id, Member.active.label("member_active"))
+    select(ApiToken.id.label("token_id"), ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+           ApiToken.scope, Account.active, Account.must_change_password, Account.member_id,
+           Member.active.label("member_active"))
     .join(Account, Account.id == ApiToken.account_id).outerjoin(Member, Member.id == Account.member_id)
     .where(ApiToken.token_hash == bindparam("digest"))
 )
+_TOKEN_USED = (update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+               .execution_options(synchronize_session=False))
 
 
 def revoke_token(account: Account, token_id: int) -> bool:

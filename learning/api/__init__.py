@@ -130,22 +130,34 @@ def auth_required(blp, *, for_password_change: bool = False):
     return decorator
 
 
-def member_token_required(blp):
+def member_token_required(blp, *, joined=None, params=None):
     """:func:`auth_required` for the hottest calls: one Core query, and only ``g.api_member_id``
-    (the caller's member id, or None for an account without one) is set — no account object."""
+    (the caller's member id, or None for an account without one) is set — no account object.
+
+    ``joined`` (a statement from ``accounts.services.token_check_joined``) reads the call's own row
+    in the same query, with ``params(view kwargs)`` for its parameters; the row is ``g.api_row``.
+    On PostgreSQL the request's connection is then in autocommit — each statement commits by itself,
+    no BEGIN and COMMIT round trips — so such a view writes in single statements, or calls
+    ``db.session.commit()`` first to start a transaction for more (``courses.study``,
+    ``quizzes.attempts``)."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             from learning.accounts.services import member_id_for_token
+            from learning.extensions import db
 
             token = _bearer_token()
-            found = member_id_for_token(token) if token else None
+            if not token:
+                return _unauthorised()
+            if joined is not None and db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+                db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            found = member_id_for_token(token, joined=joined, params=params(kwargs) if params else None)
             if found is None:
                 return _unauthorised()
             if not found[1]:
                 return _password_change_required()
-            g.api_member_id = found[0]
+            g.api_member_id, g.api_row = found[0], found[2]
             return view(*args, **kwargs)
 
         return blp.doc(security=BEARER)(wrapper)

@@ -102,8 +102,8 @@ def start(lesson_id):
 
 
 @blp.route("/study-sessions/<token>/heartbeats", methods=["POST"])
-@member_token_required(blp)
-@blp.arguments(HeartbeatSchema)
+@member_token_required(blp, joined=study.BEAT_WITH_TOKEN, params=lambda kwargs: {"session_token": kwargs["token"]})
+@blp.arguments(HeartbeatSchema())  # an instance: webargs makes a class anew for each request
 @blp.response(200, BeatResultSchema)
 @blp.alt_response(404, description="No such session of yours")
 @blp.alt_response(409, description="The session was paused by another lesson or device, or the beat was replayed")
@@ -114,7 +114,7 @@ def beat(payload, token):
     if g.api_member_id is None:
         return not_a_member()
     try:
-        result = study.heartbeat(g.api_member_id, token, **payload)
+        result = study.heartbeat(g.api_member_id, token, state=g.api_row, **payload)
     except study.StudyError as exc:
         return study_problem(exc)
     return result

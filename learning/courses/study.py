@@ -26,12 +26,14 @@ from functools import lru_cache
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from learning.accounts.models import Account
+from learning.accounts.services import token_check_joined
 from learning.courses.models import Lesson, LessonProgress, StudySession
-from learning.db import utcnow
+from learning.db import leave_autocommit, utcnow
 from learning.extensions import db
 from learning.orgs.models import Member
 
@@ -129,26 +131,38 @@ def _refuse(session_id: int, code: str, message: str):
     raise StudyError(code, message)
 
 
-def _beat_state(member_id: int, token: str):
-    """The session, its lesson's rules and the member's progress in it: one joined read in Core."""
-    row = db.session.connection().execute(_BEAT_READ, {"token": token or "", "member_id": member_id}).first()
+def _beat_state(member_id: int, token: str, row=None):
+    """The session, its lesson's rules and the member's progress in it: one joined read in Core, or
+    the row read with the caller's token (:data:`BEAT_WITH_TOKEN`)."""
     if row is None:
+        row = db.session.connection().execute(_BEAT_READ, {"token": token or "", "member_id": member_id}).first()
+    if row is None or row.id is None:
         raise StudyError("unknown_session", "no such study session")
     return row
 
 
 # The beat's statements, built once (a statement object reused is neither built nor keyed again) and
 # run on the session's connection (the ORM's execute around a Core statement was a fifth of a beat).
+_BEAT_COLUMNS = (StudySession.id, StudySession.closed_at, StudySession.last_seq, StudySession.last_beat_at,
+                 StudySession.last_position, StudySession.carry_seconds, StudySession.lesson_id,
+                 Lesson.kind, Lesson.media_seconds, Lesson.min_seconds, LessonProgress.id.label("progress_id"),
+                 LessonProgress.seconds, LessonProgress.reached_end, LessonProgress.completed_at)
 _BEAT_READ = (
-    select(StudySession.id, StudySession.closed_at, StudySession.last_seq, StudySession.last_beat_at,
-           StudySession.last_position, StudySession.carry_seconds, StudySession.lesson_id,
-           Lesson.kind, Lesson.media_seconds, Lesson.min_seconds, LessonProgress.id.label("progress_id"),
-           LessonProgress.seconds, LessonProgress.reached_end, LessonProgress.completed_at)
+    select(*_BEAT_COLUMNS)
     .join(Lesson, Lesson.id == StudySession.lesson_id)
     .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
                & (LessonProgress.lesson_id == StudySession.lesson_id))
     .where(StudySession.token == bindparam("token"), StudySession.member_id == bindparam("member_id"))
 )
+# The same read riding on the caller's token check (``api.member_token_required(joined=…)``): one round
+# trip for both; a good token with no such session of the member's comes back with NULLs here.
+BEAT_WITH_TOKEN = token_check_joined(lambda query: (
+    query.add_columns(*_BEAT_COLUMNS)
+    .outerjoin(StudySession, (StudySession.token == bindparam("session_token"))
+               & (StudySession.member_id == Account.member_id))
+    .outerjoin(Lesson, Lesson.id == StudySession.lesson_id)
+    .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
+               & (LessonProgress.lesson_id == StudySession.lesson_id))))
 _BEAT_CLAIM = (  # compare-and-set on last_seq: of two beats racing, one moves the session
     update(StudySession)
     .where(StudySession.id == bindparam("session_id"), StudySession.last_seq == bindparam("seen_seq"),
@@ -161,23 +175,37 @@ _BEAT_CLAIM = (  # compare-and-set on last_seq: of two beats racing, one moves t
 
 @lru_cache(maxsize=8)
 def _progress_update(changed: frozenset):
-    values = {"seconds": LessonProgress.seconds + bindparam("credit"), "reached_end": True,
+    values = {"seconds": LessonProgress.seconds + bindparam("added"), "reached_end": True,
               "completed_at": bindparam("moment")}
     return (update(LessonProgress).where(LessonProgress.id == bindparam("progress_id"))
             .values(**{k: v for k, v in values.items() if k in changed})
             .execution_options(synchronize_session=False))
 
 
+@lru_cache(maxsize=8)
+def _claim_and_progress(changed: frozenset):
+    """PostgreSQL: the compare-and-set and the progress's update as one statement (one round trip, one
+    transaction even in autocommit); the progress moves only if the claim did.  Returns (claimed, moved)."""
+    claimed = _BEAT_CLAIM.returning(StudySession.id).cte("claimed")
+    moved = _progress_update(changed).where(select(claimed.c.id).exists()).returning(LessonProgress.id).cte("moved")
+    return select(select(func.count()).select_from(claimed).scalar_subquery(),
+                  select(func.count()).select_from(moved).scalar_subquery())
+
+
 def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
-              position: float | None = None) -> BeatResult:
+              position: float | None = None, state=None) -> BeatResult:
     """Credit the time since the last accepted beat, if this beat deserves it; commits.  ``member``
-    may be the member's id.  The hot path of a lesson (every member studying beats every
-    ``HEARTBEAT_SECONDS``): one joined read, the compare-and-set of the session and the progress's
-    update, in Core (no ORM objects); the member and the lesson are loaded only when it completes."""
+    may be the member's id; ``state`` the row :data:`BEAT_WITH_TOKEN` read with the caller's token.
+
+    The hot path of a lesson (every member studying beats every ``HEARTBEAT_SECONDS``): one joined
+    read and, on PostgreSQL, one statement that claims the session and moves the progress (in the
+    request's autocommit, no transaction around it); elsewhere the claim and the update in a
+    transaction.  A beat that completes the lesson (or finds its progress row missing) runs in a
+    transaction of its own, where the member and the lesson are loaded and points awarded."""
     from learning.courses import services
 
     member_id = member if isinstance(member, int) else member.id
-    session = _beat_state(member_id, token)
+    session = _beat_state(member_id, token, state)
     if session.closed_at is not None:
         _refuse(session.id, "paused", "this lesson was opened elsewhere; open it again to continue here")
     if not isinstance(seq, int) or seq <= session.last_seq:
@@ -206,15 +234,11 @@ def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = Tru
         earned = elapsed
     carried = (session.carry_seconds or 0.0) + earned
     credit = int(carried)
-
-    claimed = db.session.connection().execute(_BEAT_CLAIM, {
-        "session_id": session.id, "seen_seq": session.last_seq, "seq": seq, "moment": moment,
-        "position": new_position, "credit": credit, "carry": carried - credit}).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise StudyError("replayed", "another heartbeat of this session was received at the same time")
+    claim = {"session_id": session.id, "seen_seq": session.last_seq, "seq": seq, "moment": moment,
+             "position": new_position, "credit": credit, "carry": carried - credit}
 
     if session.progress_id is None:  # made when the session started; made again if it went missing
+        leave_autocommit()
         made = _progress(member_id, session.lesson_id)
         progress = SimpleNamespace(id=made.id, seconds=made.seconds, reached_end=made.reached_end,
                                    completed_at=made.completed_at)
@@ -222,30 +246,51 @@ def heartbeat(member: Member | int, token: str, *, seq: int, visible: bool = Tru
         progress = SimpleNamespace(id=session.progress_id, seconds=session.seconds, reached_end=session.reached_end,
                                    completed_at=session.completed_at)
     changed = set()
+    added = credit
     if media:
         cap = int((session.media_seconds or 0) * MEDIA_MARGIN)
-        credit = max(0, min(credit, cap - progress.seconds))
+        added = max(0, min(credit, cap - progress.seconds))
         if new_position is not None and session.media_seconds and \
                 new_position >= session.media_seconds - END_TOLERANCE_SECONDS and not progress.reached_end:
             progress.reached_end = True
             changed.add("reached_end")
-    if credit:
-        progress.seconds += credit
+    if added:
+        progress.seconds += added
         changed.add("seconds")
-    lesson_done = course_done = False
     # the read row carries the lesson's kind and min_seconds, all lesson_is_complete reads of a lesson
-    if progress.completed_at is None and services.lesson_is_complete(session, progress):
+    lesson_done = progress.completed_at is None and services.lesson_is_complete(session, progress)
+    if lesson_done:
         changed.add("completed_at")
-        lesson_done = True
-    if changed:  # a beat that credits nothing leaves the progress (and its time of change) alone
-        db.session.connection().execute(_progress_update(frozenset(changed)),
-                                        {"progress_id": progress.id, "credit": credit, "moment": moment})
+    values = {"progress_id": progress.id, "added": added, "moment": moment}
+
+    if session.progress_id is not None and not lesson_done and db.engine.dialect.name == "postgresql":
+        if changed:  # a beat that credits nothing leaves the progress (and its time of change) alone
+            claimed, _moved = db.session.connection().execute(_claim_and_progress(frozenset(changed)),
+                                                              {**claim, **values}).one()
+        else:
+            claimed = db.session.connection().execute(_BEAT_CLAIM, claim).rowcount
+        if claimed != 1:
+            _replayed()
+        db.session.commit()
+        return BeatResult(added, progress.seconds, False, False, note)
+
+    leave_autocommit()
+    if db.session.connection().execute(_BEAT_CLAIM, claim).rowcount != 1:
+        _replayed()
+    if changed:
+        db.session.connection().execute(_progress_update(frozenset(changed)), values)
+    course_done = False
     if lesson_done:
         if isinstance(member, int):
             member = db.session.get(Member, member_id)
         course_done = services.on_lesson_completed(member, db.session.get(Lesson, session.lesson_id), moment)
     db.session.commit()
-    return BeatResult(credit, progress.seconds, lesson_done, course_done, note)
+    return BeatResult(added, progress.seconds, lesson_done, course_done, note)
+
+
+def _replayed():
+    db.session.rollback()
+    raise StudyError("replayed", "another heartbeat of this session was received at the same time")
 
 
 def close_session(member: Member, token: str) -> None:

@@ -168,8 +168,9 @@ def get_attempt(token):
 
 
 @blp.route("/attempts/<token>/items/<int:position>", methods=["PUT"])
-@member_token_required(blp)
-@blp.arguments(AnswerSchema)
+@member_token_required(blp, joined=attempts.ANSWER_WITH_TOKEN,
+                       params=lambda kwargs: {"attempt_token": kwargs["token"], "position": kwargs["position"]})
+@blp.arguments(AnswerSchema())  # an instance: webargs makes a class anew for each request
 @blp.response(200, AnswerResultSchema)
 @blp.alt_response(404, description="No such attempt or question")
 @blp.alt_response(409, description="The attempt is finished or its time is up (the answer does not count)")
@@ -182,7 +183,7 @@ def put_answer(payload, token, position):
         return not_a_member()
     try:
         answered_at = attempts.answer(member_id, token, position, choices=payload.get("choices"),
-                                      text=payload.get("text"))
+                                      text=payload.get("text"), state=g.api_row)
     except QuizError as exc:
         db.session.rollback()
         return quiz_problem(exc)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import random
 import secrets
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from learning.accounts.models import Account
+from learning.accounts.services import token_check_joined
 from learning.db import utcnow
 from learning.extensions import db
 from learning.orgs.models import Member
@@ -171,18 +172,22 @@ def _response_for(kind: QuestionKind, order: list[int], choices, text) -> list:
     return sorted(order[letters.index(c)] for c in choices)
 
 
-def answer(member_id: int, token: str, position: int, *, choices=None, text=None) -> datetime:
+def answer(member_id: int, token: str, position: int, *, choices=None, text=None, state=None) -> datetime:
     """Record (or change) the answer to one question of an open attempt, before its deadline;
-    returns the server's time of the answer.
+    returns the server's time of the answer.  ``state`` is the row :data:`ANSWER_WITH_TOKEN` read with
+    the caller's token (the API's hot path), else it is read here.
 
-    The hot path of a campaign: one joined read and one update, in Core (no ORM objects)."""
+    The hot path of a campaign: one joined read and one update, in Core (no ORM objects).  The update
+    holds the attempt (FOR SHARE) against a submit while it writes, so it also stands alone in the API's
+    autocommit: grading either comes after it and reads the answer, or came first and the update
+    finds the attempt finished."""
     moment = now()
-    row = db.session.connection().execute(_answer_read(db.engine.dialect.name),
-                                          {"token": token, "position": position}).first()
-    if row is None or row.member_id != member_id:
-        if row is None and _owned(member_id, token):
-            raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
+    row = state if state is not None else db.session.connection().execute(
+        _ANSWER_READ, {"attempt_token": token, "position": position, "member_id": member_id}).first()
+    if row is None or row.attempt_id is None:
         raise QuizError("unknown_attempt", _("No such attempt."))
+    if row.id is None:
+        raise QuizError("unknown_item", _("This attempt has no question %(n)s.", n=position))
     if row.status is not AttemptStatus.OPEN:
         raise QuizError("finished", _("This attempt is already finished."))
     if moment > row.deadline + timedelta(seconds=GRACE_SECONDS):
@@ -190,39 +195,37 @@ def answer(member_id: int, token: str, position: int, *, choices=None, text=None
     response = _response_for(row.kind, row.option_order, choices, text)
     stored = db.session.connection().execute(_ANSWER_WRITE, {"item_id": row.id, "open_attempt": row.attempt_id,
                                                              "answer": response, "moment": moment}).rowcount
-    if not stored:  # finished between the read and the write (SQLite: the write sees the latest state)
+    if not stored:  # finished between the read and the write
         raise QuizError("finished", _("This attempt is already finished."))
     return moment
 
 
 # The answer's statements, built once (a statement object reused is neither built nor keyed again) and
-# run on the session's connection (no ORM execution around a Core statement).
-@lru_cache(maxsize=4)
-def _answer_read(dialect: str):
-    query = (select(Attempt.id.label("attempt_id"), Attempt.member_id, Attempt.status, Attempt.deadline,
-                    AttemptItem.id, AttemptItem.option_order, Question.kind)
-             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-             .join(Question, Question.id == AttemptItem.question_id)
-             .where(Attempt.token == bindparam("token"), AttemptItem.position == bindparam("position")))
-    if dialect == "postgresql":
-        # Hold the attempt against a submit until this answer commits: grading then reads it, or,
-        # when the submit came first, this read waits and sees the attempt finished.
-        query = query.with_for_update(read=True, of=Attempt)
-    return query
+# run on the session's connection (no ORM execution around a Core statement).  The read's outer joins
+# tell an attempt that is not the member's (no attempt_id) from a position it does not have (no id).
+_ANSWER_COLUMNS = (Attempt.id.label("attempt_id"), Attempt.status, Attempt.deadline, AttemptItem.id,
+                   AttemptItem.option_order, Question.kind)
 
 
+def _answer_joins(query, member_id):
+    return (query.outerjoin(Attempt, (Attempt.token == bindparam("attempt_token")) & (Attempt.member_id == member_id))
+            .outerjoin(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
+                       & (AttemptItem.position == bindparam("position")))
+            .outerjoin(Question, Question.id == AttemptItem.question_id))
+
+
+_ANSWER_READ = _answer_joins(select(*_ANSWER_COLUMNS).select_from(Member), bindparam("member_id")) \
+    .where(Member.id == bindparam("member_id"))
+ANSWER_WITH_TOKEN = token_check_joined(lambda query: _answer_joins(query.add_columns(*_ANSWER_COLUMNS),
+                                                                   Account.member_id))
 _ANSWER_WRITE = (
     update(AttemptItem)
     .where(AttemptItem.id == bindparam("item_id"),
            select(Attempt.id).where(Attempt.id == bindparam("open_attempt"), Attempt.status == AttemptStatus.OPEN)
-           .exists())
+           .with_for_update(read=True).exists())
     .values(response=bindparam("answer"), answered_at=bindparam("moment"))
     .execution_options(synchronize_session=False)
 )
-
-
-def _owned(member_id: int, token: str) -> bool:
-    return db.session.scalar(select(Attempt.id).where(Attempt.token == token, Attempt.member_id == member_id)) is not None
 
 
 def attempt_for(member: Member, token: str) -> Attempt:

@@ -239,8 +239,9 @@ def test_finishing_every_lesson_and_the_quiz_completes_the_course_once_with_hour
 
 
 def test_a_beat_is_three_statements_and_a_missing_progress_row_is_made_again(db, tree, courses, clock):
-    """The hot path: one joined read, the session's compare-and-set and the progress's update; a
-    hidden beat changes no progress (its time of change stays); a progress row gone missing is made."""
+    """The hot path: one joined read, the session's compare-and-set and the progress's update (on
+    PostgreSQL one statement, a WITH); a hidden beat changes no progress (its time of change stays); a
+    progress row gone missing is made."""
     from sqlalchemy import event
 
     who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
@@ -255,7 +256,8 @@ def test_a_beat_is_three_statements_and_a_missing_progress_row_is_made_again(db,
     try:
         clock.advance(BEAT)
         assert study.heartbeat(member_id, token, seq=1).credited == BEAT
-        assert statements == ["SELECT", "UPDATE", "UPDATE"]
+        assert statements == (["SELECT", "WITH"] if db.engine.dialect.name == "postgresql"
+                              else ["SELECT", "UPDATE", "UPDATE"])
         changed = db.session.scalar(select(LessonProgress.updated_at).where(LessonProgress.member_id == member_id))
         statements.clear()
         clock.advance(BEAT)
