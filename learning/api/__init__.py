@@ -9,7 +9,7 @@ from __future__ import annotations
 import http
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api
 from marshmallow import Schema, fields
@@ -130,6 +130,12 @@ def auth_required(blp, *, for_password_change: bool = False):
     return decorator
 
 
+def _autocommit_allowed() -> bool:
+    from learning.extensions import db
+
+    return db.engine.dialect.name == "postgresql" and current_app.config.get("DB_POOLER") != "pgbouncer"
+
+
 def member_token_required(blp, *, joined=None, params=None):
     """:func:`auth_required` for the hottest calls: one Core query, and only ``g.api_member_id``
     (the caller's member id, or None for an account without one) is set — no account object.
@@ -139,7 +145,8 @@ def member_token_required(blp, *, joined=None, params=None):
     On PostgreSQL the request's connection is then in autocommit — each statement commits by itself,
     no BEGIN and COMMIT round trips — so such a view writes in single statements, or calls
     ``db.session.commit()`` first to start a transaction for more (``courses.study``,
-    ``quizzes.attempts``)."""
+    ``quizzes.attempts``).  Not behind PgBouncer: there the time limits are set at the start of each
+    transaction (``learning.engines``), and a statement in autocommit would run without them."""
 
     def decorator(view):
         @wraps(view)
@@ -150,7 +157,7 @@ def member_token_required(blp, *, joined=None, params=None):
             token = _bearer_token()
             if not token:
                 return _unauthorised()
-            if joined is not None and db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+            if joined is not None and _autocommit_allowed() and not db.session().in_transaction():
                 db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             found = member_id_for_token(token, joined=joined, params=params(kwargs) if params else None)
             if found is None:

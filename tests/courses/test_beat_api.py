@@ -70,6 +70,20 @@ def test_a_beat_is_one_read_with_the_token_and_one_write_in_autocommit(client, d
     assert seconds(db, who, text) == BEAT
 
 
+def test_behind_pgbouncer_a_beat_keeps_its_transaction_and_so_its_time_limits(client, db, tree, courses, clock,
+                                                                             app, monkeypatch):
+    """Behind PgBouncer the time limits are set at each transaction's start: a statement in autocommit
+    would run without them, so there the hot paths stay in transactions."""
+    monkeypatch.setitem(app.config, "DB_POOLER", "pgbouncer")
+    headers = auth(token_for(client, "member"))
+    text = lesson(db, "party-discipline", "01-six-disciplines")
+    token = client.post(f"/api/v1/lessons/{text.id}/sessions", headers=headers).get_json()["token"]
+    clock.advance(BEAT)
+    with statements_seen(db) as (seen, _connections):
+        assert beat(client, token, 1, headers).get_json()["credited"] == BEAT
+    assert len(seen) >= 2 and all(autocommit is not True for _word, autocommit in seen)
+
+
 def test_the_completing_beat_runs_in_a_transaction_and_awards_once(client, db, tree, courses, clock):
     headers = auth(token_for(client, "member"))
     who, text = member(db, tree), lesson(db, "party-discipline", "01-six-disciplines")
