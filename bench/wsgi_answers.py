@@ -24,8 +24,9 @@ def bare():
 
 # Floors for a heartbeat (``answers.py --floors``): what the least a beat must write costs here, with
 # none of the rules, the validation or the response schema — the token looked up, the session moved
-# and the progress counted, in raw SQL: four statements in one transaction, and one statement
-# (a CTE) in autocommit.  Only the status matters; nothing here is a heartbeat.
+# and the progress counted, in raw SQL: four statements in one transaction; the heartbeat's own two
+# round trips (the token with the session's read, then the claim with the progress) in autocommit;
+# and one statement (a CTE) in autocommit.  Only the status matters; nothing here is a heartbeat.
 @app.route("/bench/floor/<token>", methods=["POST"])
 @csrf.exempt
 def floor(token):
@@ -41,6 +42,28 @@ def floor(token):
                                (member_id, lesson_id))
     db.session.commit()
     return jsonify(credited=1)
+
+
+TWO_READ = (
+    "SELECT a.member_id, t.expires_at, t.revoked_at, a.active, s.id, s.last_seq, s.last_beat_at, s.lesson_id,"
+    " l.kind, l.min_seconds, p.id, p.seconds FROM api_token t JOIN account a ON a.id = t.account_id"
+    " LEFT JOIN study_session s ON s.token = %s AND s.member_id = a.member_id"
+    " LEFT JOIN lesson l ON l.id = s.lesson_id"
+    " LEFT JOIN lesson_progress p ON p.member_id = s.member_id AND p.lesson_id = s.lesson_id"
+    " WHERE t.token_hash = %s")
+TWO_WRITE = (
+    "WITH s AS (UPDATE study_session SET last_seq = last_seq + 1, last_beat_at = now()"
+    "           WHERE id = %s AND last_seq = %s RETURNING id)"
+    " UPDATE lesson_progress SET seconds = seconds + 1 WHERE id = %s AND EXISTS (SELECT 1 FROM s) RETURNING seconds")
+
+
+@app.route("/bench/floor-two/<token>", methods=["POST"])
+@csrf.exempt
+def floor_two(token):
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = connection.exec_driver_sql(TWO_READ, (token, token_digest(request.headers["Authorization"][7:]))).first()
+        seconds = connection.exec_driver_sql(TWO_WRITE, (row[4], row[5], row[10])).scalar()
+    return jsonify(credited=1, seconds=seconds)
 
 
 ONE_STATEMENT = (
