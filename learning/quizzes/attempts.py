@@ -173,14 +173,11 @@ def _response_for(kind: QuestionKind, order: list[int], choices, text) -> list:
 
 
 def answer(member_id: int, token: str, position: int, *, choices=None, text=None, state=None) -> datetime:
-    """Record (or change) the answer to one question of an open attempt, before its deadline;
-    returns the server's time of the answer.  ``state`` is the row :data:`ANSWER_WITH_TOKEN` read with
-    the caller's token (the API's hot path), else it is read here.
-
-    The hot path of a campaign: one joined read and one update, in Core (no ORM objects).  The update
-    holds the attempt (FOR SHARE) against a submit while it writes, so it also stands alone in the API's
-    autocommit: grading either comes after it and reads the answer, or came first and the update
-    finds the attempt finished."""
+    """Record (or change) the answer to one question of an open attempt, before its deadline; returns
+    the server's time of the answer.  ``state``: the row :data:`ANSWER_WITH_TOKEN` read with the
+    caller's token (the API), else it is read here.  One joined read and one update, in Core; the
+    update holds the attempt FOR SHARE against a submit, so it stands alone in the API's autocommit too:
+    grading comes after it and reads the answer, or came first and the update finds the attempt finished."""
     moment = now()
     row = state if state is not None else db.session.connection().execute(
         _ANSWER_READ, {"attempt_token": token, "position": position, "member_id": member_id}).first()
