@@ -82,6 +82,13 @@ def time_limits(app: Flask) -> tuple[int, int]:
     return int(statement), int(lock)
 
 
+def may_autocommit(app: Flask, engine) -> bool:
+    """Whether a statement may run in autocommit and keep the time limits: on PostgreSQL, unless
+    behind PgBouncer, where the limits are set at each transaction's start (below) and a statement
+    outside a transaction would run without them."""
+    return engine.dialect.name == "postgresql" and app.config.get("DB_POOLER") != "pgbouncer"
+
+
 def install_transaction_limits(app: Flask, engine) -> None:
     """Behind PgBouncer: the time limits at the start of every transaction (they end with it)."""
     if app.config.get("DB_POOLER") != "pgbouncer" or engine.dialect.name != "postgresql":

@@ -130,12 +130,6 @@ def auth_required(blp, *, for_password_change: bool = False):
     return decorator
 
 
-def _autocommit_allowed() -> bool:
-    from learning.extensions import db
-
-    return db.engine.dialect.name == "postgresql" and current_app.config.get("DB_POOLER") != "pgbouncer"
-
-
 def member_token_required(blp, *, joined=None, params=None):
     """:func:`auth_required` for the hottest calls: one Core query, and only ``g.api_member_id``
     (the caller's member id, or None for an account without one) is set — no account object.
@@ -145,19 +139,19 @@ def member_token_required(blp, *, joined=None, params=None):
     On PostgreSQL the request's connection is then in autocommit — each statement commits by itself,
     no BEGIN and COMMIT round trips — so such a view writes in single statements, or calls
     ``db.session.commit()`` first to start a transaction for more (``courses.study``,
-    ``quizzes.attempts``).  Not behind PgBouncer: there the time limits are set at the start of each
-    transaction (``learning.engines``), and a statement in autocommit would run without them."""
+    ``quizzes.attempts``).  Not behind PgBouncer (``engines.may_autocommit``)."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             from learning.accounts.services import member_id_for_token
+            from learning.engines import may_autocommit
             from learning.extensions import db
 
             token = _bearer_token()
             if not token:
                 return _unauthorised()
-            if joined is not None and _autocommit_allowed() and not db.session().in_transaction():
+            if joined is not None and may_autocommit(current_app, db.engine) and not db.session().in_transaction():
                 db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             found = member_id_for_token(token, joined=joined, params=params(kwargs) if params else None)
             if found is None:

@@ -147,22 +147,23 @@ _BEAT_COLUMNS = (StudySession.id, StudySession.closed_at, StudySession.last_seq,
                  StudySession.last_position, StudySession.carry_seconds, StudySession.lesson_id,
                  Lesson.kind, Lesson.media_seconds, Lesson.min_seconds, LessonProgress.id.label("progress_id"),
                  LessonProgress.seconds, LessonProgress.reached_end, LessonProgress.completed_at)
-_BEAT_READ = (
-    select(*_BEAT_COLUMNS)
-    .join(Lesson, Lesson.id == StudySession.lesson_id)
-    .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
-               & (LessonProgress.lesson_id == StudySession.lesson_id))
-    .where(StudySession.token == bindparam("token"), StudySession.member_id == bindparam("member_id"))
-)
+
+
+def _lesson_and_progress(query):
+    """The session's lesson and the member's progress in it (outer: the session itself may be missing)."""
+    return (query.outerjoin(Lesson, Lesson.id == StudySession.lesson_id)
+            .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
+                       & (LessonProgress.lesson_id == StudySession.lesson_id)))
+
+
+_BEAT_READ = _lesson_and_progress(select(*_BEAT_COLUMNS).select_from(StudySession)).where(
+    StudySession.token == bindparam("token"), StudySession.member_id == bindparam("member_id"))
 # The same read riding on the caller's token check (``api.member_token_required(joined=…)``): one round
 # trip for both; a good token with no such session of the member's comes back with NULLs here.
-BEAT_WITH_TOKEN = token_check_joined(lambda query: (
+BEAT_WITH_TOKEN = token_check_joined(lambda query: _lesson_and_progress(
     query.add_columns(*_BEAT_COLUMNS)
     .outerjoin(StudySession, (StudySession.token == bindparam("session_token"))
-               & (StudySession.member_id == Account.member_id))
-    .outerjoin(Lesson, Lesson.id == StudySession.lesson_id)
-    .outerjoin(LessonProgress, (LessonProgress.member_id == StudySession.member_id)
-               & (LessonProgress.lesson_id == StudySession.lesson_id))))
+               & (StudySession.member_id == Account.member_id))))
 _BEAT_CLAIM = (  # compare-and-set on last_seq: of two beats racing, one moves the session
     update(StudySession)
     .where(StudySession.id == bindparam("session_id"), StudySession.last_seq == bindparam("seen_seq"),

@@ -113,14 +113,18 @@ def test_the_completing_beat_runs_in_a_transaction_and_awards_once(client, db, t
         == sorted(awarded)
 
 
-def _revoke(db, account):
-    db.session.execute(ApiToken.__table__.update().where(ApiToken.account_id == account.id)
-                       .values(revoked_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+def _tokens_set(name, **values):
+    """A spoiler that sets ``values`` on the account's tokens."""
+    def spoil(db, account):
+        db.session.execute(ApiToken.__table__.update().where(ApiToken.account_id == account.id).values(**values))
+
+    spoil.__name__ = name
+    return spoil
 
 
-def _expire(db, account):
-    db.session.execute(ApiToken.__table__.update().where(ApiToken.account_id == account.id)
-                       .values(expires_at=datetime(2000, 1, 1, tzinfo=timezone.utc)))
+_revoke = _tokens_set("_revoke", revoked_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+_expire = _tokens_set("_expire", expires_at=datetime(2000, 1, 1, tzinfo=timezone.utc))
+_temporary_password = _tokens_set("_temporary_password", scope=TokenScope.PASSWORD_CHANGE)
 
 
 def _deactivate_account(db, account):
@@ -129,11 +133,6 @@ def _deactivate_account(db, account):
 
 def _deactivate_member(db, account):
     db.session.get(Member, account.member_id).active = False
-
-
-def _temporary_password(db, account):
-    db.session.execute(ApiToken.__table__.update().where(ApiToken.account_id == account.id)
-                       .values(scope=TokenScope.PASSWORD_CHANGE))
 
 
 REFUSALS = [(_revoke, 401, None), (_expire, 401, None), (_deactivate_account, 401, None),

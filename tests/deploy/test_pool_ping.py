@@ -4,6 +4,7 @@ per request, and a connection that died while idle is replaced, not handed to a 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import psycopg
 import sqlalchemy as sa
@@ -14,21 +15,27 @@ from tests.conftest import postgresql_url
 from tests.deploy.conftest import postgresql_pass
 
 
-def _app(tmp_path, idle: float):
-    return create_app({"SQLALCHEMY_DATABASE_URI": postgresql_url(), "INSTANCE_PATH": str(tmp_path / "instance"),
-                       "SECRET_KEY": "x", "DB_PING_IDLE_SECONDS": idle,
-                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+@contextmanager
+def pooled(tmp_path, monkeypatch, idle: float):
+    """The app's engine (one pooled connection) with ``DB_PING_IDLE_SECONDS`` = ``idle``, and the pings
+    it sends, counted."""
+    postgresql_pass()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": postgresql_url(), "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "SECRET_KEY": "x", "DB_PING_IDLE_SECONDS": idle,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+    with app.app_context():
+        engine, pings = _db.engine, []
+        ping = engine.dialect.do_ping
 
+        def counted(dbapi_connection):
+            pings.append(dbapi_connection)
+            return ping(dbapi_connection)
 
-def _counting_pings(engine, monkeypatch) -> list:
-    pings, ping = [], engine.dialect.do_ping
-
-    def counted(dbapi_connection):
-        pings.append(dbapi_connection)
-        return ping(dbapi_connection)
-
-    monkeypatch.setattr(engine.dialect, "do_ping", counted)
-    return pings
+        monkeypatch.setattr(engine.dialect, "do_ping", counted)
+        try:
+            yield engine, pings
+        finally:
+            engine.dispose()
 
 
 def _backend(engine) -> int:
@@ -42,35 +49,21 @@ def _kill(pid: int) -> None:
 
 
 def test_a_connection_returned_a_moment_ago_is_not_pinged(tmp_path, monkeypatch):
-    postgresql_pass()
-    app = _app(tmp_path, idle=60)
-    with app.app_context():
-        engine = _db.engine
+    with pooled(tmp_path, monkeypatch, idle=60) as (engine, pings):
         assert engine.pool._pre_ping is False  # the per-checkout ping is off; ours decides
-        pings = _counting_pings(engine, monkeypatch)
         pids = {_backend(engine) for _ in range(20)}
         assert len(pids) == 1 and pings == []  # one connection, reused 20 times, never pinged
-        engine.dispose()
 
 
 def test_zero_pings_on_every_checkout(tmp_path, monkeypatch):
-    postgresql_pass()
-    app = _app(tmp_path, idle=0)
-    with app.app_context():
-        engine = _db.engine
-        pings = _counting_pings(engine, monkeypatch)
+    with pooled(tmp_path, monkeypatch, idle=0) as (engine, pings):
         for _ in range(5):
             _backend(engine)
         assert len(pings) == 5
-        engine.dispose()
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(tmp_path, monkeypatch):
-    postgresql_pass()
-    app = _app(tmp_path, idle=0.2)
-    with app.app_context():
-        engine = _db.engine
-        pings = _counting_pings(engine, monkeypatch)
+    with pooled(tmp_path, monkeypatch, idle=0.2) as (engine, pings):
         first = _backend(engine)
         _kill(first)
         time.sleep(0.3)  # past the idle window: the next checkout pings, finds it dead, connects anew
@@ -78,16 +71,12 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(tmp_path, monk
         assert second != first and len(pings) == 1
         # a fresh connection is not pinged on its first checkout, and the page's request saw no error
         assert _backend(engine) == second and len(pings) == 1
-        engine.dispose()
 
 
 def test_one_that_died_within_the_window_fails_once_and_the_pool_is_renewed(tmp_path, monkeypatch):
     """The price of not pinging a busy connection: a server that went away between two requests a
     moment apart fails the second, and the one after it gets a new connection."""
-    postgresql_pass()
-    app = _app(tmp_path, idle=60)
-    with app.app_context():
-        engine = _db.engine
+    with pooled(tmp_path, monkeypatch, idle=60) as (engine, _pings):
         first = _backend(engine)
         _kill(first)
         failed = False
@@ -97,4 +86,3 @@ def test_one_that_died_within_the_window_fails_once_and_the_pool_is_renewed(tmp_
             failed = exc.connection_invalidated
         assert failed
         assert _backend(engine) != first
-        engine.dispose()
