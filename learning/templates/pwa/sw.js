@@ -5,8 +5,12 @@ const CACHE = "shell-{{ version }}";
 const SHELL = {{ shell|tojson }};
 const OFFLINE = {{ url_for('pwa.offline')|tojson }};
 
+// The shell is public: fetched without cookies, so that its responses never set one.  With the cookies of
+// the page that installed the worker (often the login page) a late response could put the session of
+// before the login back and sign the member out (seen as "form expired" on the next form).
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  const requests = SHELL.map((url) => new Request(url, {credentials: "omit"}));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(requests)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
