@@ -12,7 +12,7 @@ a bare Flask endpoint in the same application, phases interleaved in one run.
 4. counts only 2xx answers (anything else is reported as an error) and prints requests per second,
    p50/p95 latency, and each path's ratio to the bare endpoint's rate.
 
-    .venv/bin/python bench/answers.py [--workers 4] [--clients 8] [--seconds 5] [--rounds 3] [--members 400] [--floors]
+    .venv/bin/python bench/answers.py [--workers 4] [--threads 1] [--clients 8] [--seconds 5] [--rounds 3] [--members 400] [--floors]
 
 ``--floors`` adds phases that show how near 0.5 a heartbeat can come on the machine: the least a beat
 writes (token, session, progress) in raw SQL, as four statements in a transaction, as the heartbeat's
@@ -194,6 +194,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=os.environ.get("LEARNING_BENCH_QUIZ_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker: 1 sync workers (the runs so far), 4 gthread as `learning serve`")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
@@ -209,7 +211,8 @@ def main() -> None:
     print(f"prepared {len(work)} members with open attempts and study sessions in {time.perf_counter() - started:.1f} s")
     env = {**os.environ, "LEARNING_DATABASE_URL": args.url, "LEARNING_RATELIMIT_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers), "--bind",
+        [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers), "--threads", str(args.threads),
+         "--bind",
          f"127.0.0.1:{args.port}", "--log-level", "warning", "bench.wsgi_answers:app"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=open(ROOT / "bench" / ".answers-server.log", "w"))
     kinds = ("bare", "answer", "bare", "heartbeat") + (("floor", "bare", "floor-two", "floor-one", "floor-framework") if args.floors else ())
@@ -232,7 +235,8 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     one, five, _ = os.getloadavg()
-    print(f"gunicorn {args.workers} sync workers, {args.clients} client processes, {args.rounds} rounds of "
+    kind_of_worker = "sync workers" if args.threads == 1 else f"gthread workers × {args.threads} threads"
+    print(f"gunicorn {args.workers} {kind_of_worker}, {args.clients} client processes, {args.rounds} rounds of "
           f"{'/'.join(kinds)} × {args.seconds:.0f} s, {os.cpu_count()} CPUs shared by server, clients and "
           f"PostgreSQL; load average {one:.2f} / {five:.2f}")
     results = {kind: summary(p) for kind, p in phases.items()}

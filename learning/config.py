@@ -88,6 +88,9 @@ class Config:
         }
         # A pooled connection idle this long is tested (SELECT 1) before use; 0: before every use.
         self.DB_PING_IDLE_SECONDS = float(_env("DB_PING_IDLE_SECONDS", "5"))
+        # A heartbeat's or a quiz answer's one statement (beat_sql, answer_sql) commits without waiting for
+        # its WAL to reach the disk: a PostgreSQL crash may lose the last ~0.6 s of them, never half of one.
+        self.DB_HOT_ASYNC_COMMIT = _env_bool("DB_HOT_ASYNC_COMMIT", True)
         # "pgbouncer": PgBouncer in transaction mode between us and PostgreSQL (learning/engines.py).
         self.DB_POOLER = (_env("DB_POOLER", "") or "").strip().lower()
         # The scheduler's job locks straight to PostgreSQL (not through PgBouncer); optional.

@@ -141,10 +141,11 @@ def member_token_required(blp, *, joined=None, params=None, one_statement=False)
     ``db.session.commit()`` first to start a transaction for more (``courses.study``,
     ``quizzes.attempts``).  Not behind PgBouncer (``engines.may_autocommit``).
 
-    ``one_statement``: in that autocommit the check is left to the view, whose one statement checks
-    the token itself (``g.api_token_digest``, the bearer token's digest; None when the view must not
-    try).  When that statement matches nothing, the view calls :func:`check_member_token` and goes the
-    checked way.  So a body the schema refuses is answered 422 before the token is looked at."""
+    ``one_statement``: where autocommit may be used, the check is left to the view, whose one
+    statement checks the token itself (``g.api_token_digest``, the bearer token's digest; None when
+    the view must not try) without the ORM session.  When that statement matches nothing, the view
+    calls :func:`check_member_token` and goes the checked way.  So a body the schema refuses is
+    answered 422 before the token is looked at."""
 
     def decorator(view):
         @wraps(view)
@@ -156,12 +157,9 @@ def member_token_required(blp, *, joined=None, params=None, one_statement=False)
             token = _bearer_token()
             if not token:
                 return _unauthorised()
-            autocommit = joined is not None and may_autocommit(current_app, db.engine) \
-                and not db.session().in_transaction()
-            if autocommit:
-                db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             g.pop("api_member_id", None)  # a test's app context outlives its requests
-            g.api_check = (token, joined, params(kwargs) if params else None)
+            autocommit = joined is not None and may_autocommit(current_app, db.engine)
+            g.api_check = (token, joined, params(kwargs) if params else None, autocommit)
             g.api_token_digest = token_digest(token) if one_statement and autocommit \
                 and token.startswith(TOKEN_PREFIX) else None
             if g.api_token_digest is None:
@@ -180,10 +178,13 @@ def check_member_token():
     None when the caller may go on, with ``g.api_member_id`` and ``g.api_row`` set; else the 401 or
     403 problem to answer."""
     from learning.accounts.services import member_id_for_token
+    from learning.extensions import db
 
     if "api_member_id" in g:
         return None
-    token, joined, params = g.api_check
+    token, joined, params, autocommit = g.api_check
+    if autocommit and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     found = member_id_for_token(token, joined=joined, params=params)
     if found is None:
         return _unauthorised()

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from learning.accounts.token_sql import TOKEN, token_used
+from learning.accounts.token_sql import TOKEN, commit_mode, token_used
 from learning.courses import study
 from learning.courses.models import LessonKind
-from learning.db import utcnow
-from learning.extensions import db
+from learning.db import one_round_trip, utcnow
 
 # Each CTE adds what the next needs, as study.heartbeat computes it line by line.
 BEAT = f"""
@@ -87,15 +86,16 @@ SELECT beat.added, beat.seconds + beat.added, beat.note FROM beat WHERE EXISTS (
 
 def heartbeat(digest: str, session_token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
               position: float | None = None, moment: datetime | None = None) -> study.BeatResult | None:
-    """Credit a beat in one statement on the request's (autocommit) connection, or None: not the
+    """Credit a beat in one statement (:func:`learning.db.one_round_trip`), or None: not the
     common case, nothing written; take the checked way.  ``digest`` is the bearer token's; the token is
     checked and noted by the accounts' clock (``utcnow``), the beat timed by the study's (``study.now``)."""
-    row = db.session.connection().exec_driver_sql(BEAT, {
+    row = one_round_trip(BEAT, {
         "min_gap": study.MIN_GAP_SECONDS, "max_gap": study.MAX_GAP_SECONDS, "slack": study.POSITION_SLACK_SECONDS,
         "margin": study.MEDIA_MARGIN, "tolerance": study.END_TOLERANCE_SECONDS, "digest": digest,
         "session": session_token or "", "now": moment or study.now(), "token_now": utcnow(), "seq": seq,
         "visible": visible, "playing": playing, "position": None if position is None else float(position),
-    }).first()
+        "synchronous_commit": commit_mode(),
+    })
     if row is None:
         return None
     return study.BeatResult(credited=row[0], lesson_seconds=row[1], lesson_completed=False, course_completed=False,

@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from learning.accounts.token_sql import TOKEN, token_used
-from learning.db import utcnow
-from learning.extensions import db
+from learning.accounts.token_sql import TOKEN, commit_mode, token_used
+from learning.db import one_round_trip, utcnow
 from learning.quizzes import attempts
 from learning.quizzes.models import AttemptStatus, QuestionKind
 
@@ -67,14 +66,15 @@ def _text(text) -> str | None:
 
 def answer(digest: str, attempt_token: str, position: int, *, choices=None, text=None,
            moment: datetime | None = None) -> datetime | None:
-    """Record the answer in one statement on the request's (autocommit) connection and return its time,
+    """Record the answer in one statement (:func:`learning.db.one_round_trip`) and return its time,
     or None: not the common case, nothing written; take the checked way."""
     moment = moment or attempts.now()
     letters, typed = _letters(choices), _text(text)
     if letters is None and typed is None:
         return None
-    stored = db.session.connection().exec_driver_sql(ANSWER, {
+    stored = one_round_trip(ANSWER, {
         "digest": digest, "token_now": utcnow(), "attempt": attempt_token or "", "position": position,
         "now": moment, "grace": attempts.GRACE_SECONDS, "letters": letters, "text": typed,
-    }).scalar()
-    return moment if stored else None
+        "synchronous_commit": commit_mode(),
+    })
+    return moment if stored and stored[0] else None

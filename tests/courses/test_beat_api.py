@@ -22,8 +22,29 @@ from .test_study import BEAT, lesson, member, seconds
 
 @contextmanager
 def statements_seen(db):
-    """Each statement's first word and whether its connection was in autocommit, and the connections."""
+    """Each statement's first word and whether its connection was in autocommit, and the connections,
+    as the driver sees them: on PostgreSQL every psycopg cursor's execute (the hot paths' one
+    statement goes to the driver without SQLAlchemy), elsewhere SQLAlchemy's cursor events."""
     seen, connections = [], []
+    if db.engine.dialect.name == "postgresql":
+        import psycopg
+
+        execute = psycopg.Cursor.execute
+
+        def recording(cursor, query, *args, **kwargs):
+            text = query if isinstance(query, str) else query.decode()
+            if text.strip() == "SELECT 1":  # the pool testing a connection that lay idle, not the call
+                return execute(cursor, query, *args, **kwargs)
+            seen.append((text.split()[0].upper(), cursor.connection.autocommit))
+            connections.append(cursor.connection)
+            return execute(cursor, query, *args, **kwargs)
+
+        psycopg.Cursor.execute = recording
+        try:
+            yield seen, connections
+        finally:
+            psycopg.Cursor.execute = execute
+        return
 
     def record(conn, cursor, statement, params, context, executemany):
         dbapi = conn.connection.dbapi_connection

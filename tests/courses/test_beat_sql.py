@@ -196,3 +196,27 @@ def test_racing_duplicate_beats_in_one_statement_credit_once(db, bench, clock, a
     assert waiting == 8
     assert sorted(outcomes, key=str) == sorted([study.HEARTBEAT_SECONDS] + ["replayed"] * 7, key=str), outcomes
     assert _rows(db, session_id, member_id, lesson_id)[1][0] == study.HEARTBEAT_SECONDS
+
+
+@pytest.mark.parametrize("asynchronous", [True, False], ids=["async-commit", "sync-commit"])
+def test_a_beat_commits_without_waiting_for_the_disk_unless_configured(db, bench, clock, app, monkeypatch,
+                                                                         asynchronous):
+    """``LEARNING_DB_HOT_ASYNC_COMMIT`` (on by default): right after an asynchronous commit its WAL is
+    usually not yet on disk (the WAL writer flushes within 200 ms); after a synchronous one it always is."""
+    member_id, lesson_id, session_id, session_token, digest = bench
+    monkeypatch.setitem(app.config, "DB_HOT_ASYNC_COMMIT", asynchronous)
+    db.session.execute(update(Lesson).where(Lesson.id == lesson_id).values(min_seconds=3600))  # no completing
+    db.session.commit()
+    unflushed = 0
+    with db.engine.connect() as watcher:
+        for seq in range(1, 21):
+            clock.advance(study.HEARTBEAT_SECONDS)
+            assert beat_sql.heartbeat(digest, session_token, seq=seq).credited == study.HEARTBEAT_SECONDS
+            unflushed += watcher.exec_driver_sql(
+                "SELECT pg_current_wal_flush_lsn() < pg_current_wal_insert_lsn()").scalar()
+            watcher.rollback()
+    assert _rows(db, session_id, member_id, lesson_id)[1][0] == 20 * study.HEARTBEAT_SECONDS
+    if asynchronous:
+        assert unflushed >= 10, unflushed
+    else:
+        assert unflushed == 0, unflushed
