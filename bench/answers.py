@@ -4,7 +4,7 @@ a bare Flask endpoint in the same application, phases interleaved in one run.
 1. fills a database of its own (default learning_bench_quiz; created here, and only a database this
    script marked as its own is ever emptied) with MEMBERS members with API tokens, the shipped
    question banks and a campaign level of 50 questions, one open attempt and one study session each;
-2. starts gunicorn (WORKERS sync workers) on bench/wsgi_answers.py;
+2. starts gunicorn (WORKERS workers of THREADS threads, as `learning serve` by default) on bench/wsgi_answers.py;
 3. runs ROUNDS rounds of four phases of SECONDS each — bare, answer, bare, heartbeat — with CLIENTS
    client processes sending as fast as answers come back: PUT /bench/bare; PUT /api/v1/attempts/…/items/n
    (an answer of the question's kind, authenticated, validated, recorded, committed); POST
@@ -12,7 +12,7 @@ a bare Flask endpoint in the same application, phases interleaved in one run.
 4. counts only 2xx answers (anything else is reported as an error) and prints requests per second,
    p50/p95 latency, and each path's ratio to the bare endpoint's rate.
 
-    .venv/bin/python bench/answers.py [--workers 4] [--threads 1] [--clients 8] [--seconds 5] [--rounds 3] [--members 400] [--floors]
+    .venv/bin/python bench/answers.py [--workers 2] [--threads 4] [--clients 8] [--seconds 5] [--rounds 3] [--members 400] [--floors]
 
 ``--floors`` adds phases that show how near 0.5 a heartbeat can come on the machine: the least a beat
 writes (token, session, progress) in raw SQL, as four statements in a transaction, as the heartbeat's
@@ -193,9 +193,9 @@ def summary(phases: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=os.environ.get("LEARNING_BENCH_QUIZ_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker: 1 sync workers (the runs so far), 4 gthread as `learning serve`")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2, as `learning serve`)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per worker (4 gthread, as `learning serve`); 1: sync workers, as the runs before")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
