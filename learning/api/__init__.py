@@ -12,6 +12,7 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 from marshmallow import Schema, fields
 
 from learning.api.problems import PROBLEM_MIME, problem
@@ -144,8 +145,8 @@ def member_token_required(blp, *, joined=None, params=None, one_statement=False)
     ``one_statement``: where autocommit may be used, the check is left to the view, whose one
     statement checks the token itself (``g.api_token_digest``, the bearer token's digest; None when
     the view must not try) without the ORM session.  When that statement matches nothing, the view
-    calls :func:`check_member_token` and goes the checked way.  So a body the schema refuses is
-    answered 422 before the token is looked at."""
+    calls :func:`check_member_token` and goes the checked way; a body the schema refuses (400, 422)
+    has the token checked first, so a bad token is answered 401 whatever the body, as elsewhere."""
 
     def decorator(view):
         @wraps(view)
@@ -166,7 +167,16 @@ def member_token_required(blp, *, joined=None, params=None, one_statement=False)
                 denied = check_member_token()
                 if denied is not None:
                     return denied
-            return view(*args, **kwargs)
+                return view(*args, **kwargs)
+            try:
+                return view(*args, **kwargs)
+            except HTTPException as refused:  # the body, refused before the token was looked at
+                if refused.code not in (400, 422):
+                    raise
+                denied = check_member_token()
+                if denied is not None:
+                    return denied
+                raise
 
         return blp.doc(security=BEARER)(wrapper)
 
