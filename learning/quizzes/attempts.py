@@ -165,7 +165,7 @@ def _response_for(kind: QuestionKind, order: list[int], choices, text) -> list:
     if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
         raise QuizError("bad_answer", _("Choose an option."))
     letters = LETTERS[:len(order)]
-    if any(c not in letters for c in choices) or len(set(choices)) != len(choices):
+    if any(len(c) != 1 or c not in letters for c in choices) or len(set(choices)) != len(choices):
         raise QuizError("bad_answer", _("Choose among the options shown."))
     if kind is not QuestionKind.MULTIPLE and len(choices) != 1:
         raise QuizError("bad_answer", _("Choose one option."))

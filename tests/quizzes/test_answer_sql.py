@@ -103,6 +103,8 @@ OPEN = {"kind": QuestionKind.SINGLE, "options": 4, "reversed": True, "status": A
 @example(case={**OPEN, "kind": QuestionKind.MULTIPLE}, payload={"choices": ["a", "e"], "text": None})  # no e
 @example(case={**OPEN, "kind": QuestionKind.SINGLE}, payload={"choices": ["a", "b"], "text": None})  # one only
 @example(case={**OPEN, "kind": QuestionKind.FILL_BLANK}, payload={"choices": ["a"], "text": " 党章 "})
+@example(case=OPEN, payload={"choices": [""], "text": None})  # "" and "ab" are in "abcd", but no letter
+@example(case={**OPEN, "kind": QuestionKind.MULTIPLE}, payload={"choices": ["ab"], "text": None})
 @example(case={**OPEN, "deadline_in": -3}, payload={"choices": ["a"], "text": None})  # within the grace
 @example(case={**OPEN, "deadline_in": -4}, payload={"choices": ["a"], "text": None})  # past it
 def test_the_one_statement_stores_what_the_checked_way_stores_or_declines(db, bench, clock, case, payload):

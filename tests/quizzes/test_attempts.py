@@ -273,6 +273,21 @@ def test_bad_answers_get_a_clear_problem_and_change_nothing(client, db, tree, se
     assert client.get(f"/api/v1/attempts/{token}", headers=other).status_code == 404
 
 
+@pytest.mark.parametrize("choices", [[""], ["ab"], ["a", ""]], ids=["empty", "two-letters", "a-and-empty"])
+def test_only_single_letters_shown_are_choices(db, tree, banks, clock, choices):
+    """The pages' saves are not checked by the API's schema: "" and "ab" are in "abcd", yet no letter
+    (they counted as "a")."""
+    who = member(db, tree)
+    attempt, _ = attempts.start(who, db.session.scalar(select(Quiz).where(Quiz.slug == "daily")))
+    db.session.commit()
+    item = next(i for i in attempt.items if i.option_order)
+    with pytest.raises(attempts.QuizError) as refused:
+        attempts.answer(who.id, attempt.token, item.position, choices=choices)
+    assert refused.value.code == "bad_answer"
+    db.session.rollback()
+    assert db.session.get(type(item), item.id).response is None
+
+
 def test_recently_seen_questions_are_drawn_last(db, tree, banks, clock):
     who = member(db, tree)
     quiz = db.session.scalar(select(Quiz).where(Quiz.slug == "daily"))
