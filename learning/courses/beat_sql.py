@@ -20,8 +20,6 @@ runs both on the same sessions across the cases and compares every column they w
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from learning.accounts.token_sql import TOKEN, commit_mode, token_used
 from learning.courses import study
 from learning.courses.models import LessonKind
@@ -85,14 +83,14 @@ SELECT beat.added, beat.seconds + beat.added, beat.note FROM beat WHERE EXISTS (
 
 
 def heartbeat(digest: str, session_token: str, *, seq: int, visible: bool = True, playing: bool | None = None,
-              position: float | None = None, moment: datetime | None = None) -> study.BeatResult | None:
+              position: float | None = None) -> study.BeatResult | None:
     """Credit a beat in one statement (:func:`learning.db.one_round_trip`), or None: not the
     common case, nothing written; take the checked way.  ``digest`` is the bearer token's; the token is
     checked and noted by the accounts' clock (``utcnow``), the beat timed by the study's (``study.now``)."""
     row = one_round_trip(BEAT, {
         "min_gap": study.MIN_GAP_SECONDS, "max_gap": study.MAX_GAP_SECONDS, "slack": study.POSITION_SLACK_SECONDS,
         "margin": study.MEDIA_MARGIN, "tolerance": study.END_TOLERANCE_SECONDS, "digest": digest,
-        "session": session_token or "", "now": moment or study.now(), "token_now": utcnow(), "seq": seq,
+        "session": session_token or "", "now": study.now(), "token_now": utcnow(), "seq": seq,
         "visible": visible, "playing": playing, "position": None if position is None else float(position),
         "synchronous_commit": commit_mode(),
     })

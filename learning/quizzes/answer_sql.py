@@ -64,11 +64,10 @@ def _text(text) -> str | None:
     return json.dumps([text.strip()], ensure_ascii=False)
 
 
-def answer(digest: str, attempt_token: str, position: int, *, choices=None, text=None,
-           moment: datetime | None = None) -> datetime | None:
+def answer(digest: str, attempt_token: str, position: int, *, choices=None, text=None) -> datetime | None:
     """Record the answer in one statement (:func:`learning.db.one_round_trip`) and return its time,
     or None: not the common case, nothing written; take the checked way."""
-    moment = moment or attempts.now()
+    moment = attempts.now()
     letters, typed = _letters(choices), _text(text)
     if letters is None and typed is None:
         return None
@@ -77,4 +76,4 @@ def answer(digest: str, attempt_token: str, position: int, *, choices=None, text
         "now": moment, "grace": attempts.GRACE_SECONDS, "letters": letters, "text": typed,
         "synchronous_commit": commit_mode(),
     })
-    return moment if stored and stored[0] else None
+    return moment if stored[0] else None  # SELECT count(*): always a row

@@ -65,7 +65,8 @@ def _set(db, clock, ids, case):
     db.session.commit()
 
 
-def _compare(db, clock, ids, case, beat):
+def assert_both_ways_agree(db, clock, ids, case, beat):
+    """Run the beat each way on the same rows; asserts they agree; returns (checked way's outcome, statement's)."""
     member_id, lesson_id, session_id, session_token, digest = ids
     _set(db, clock, ids, case)
     try:
@@ -139,17 +140,17 @@ BEAT = {"seq": 2, "visible": True, "playing": True, "position": 45.0}
 @example(case=_case(completed=True, kind=LessonKind.TEXT), beat=BEAT)  # completed before: counted on
 @example(case=_case(reached_end=True, completed=True), beat={**BEAT, "playing": False, "position": 119.0})
 def test_the_one_statement_writes_what_the_rules_write_or_declines(db, bench, clock, case, beat):
-    _compare(db, clock, bench, case, beat)
+    assert_both_ways_agree(db, clock, bench, case, beat)
 
 
 def test_the_common_beats_are_taken_and_the_rest_declined(db, bench, clock):
     """The cases the statement is for are taken (not all declined, which would pass the comparison)."""
-    taken = [_compare(db, clock, bench, _case(**case), {**BEAT, **beat})[1] for case, beat in [
+    taken = [assert_both_ways_agree(db, clock, bench, _case(**case), {**BEAT, **beat})[1] for case, beat in [
         ({}, {}), ({"kind": LessonKind.TEXT}, {"position": None}), ({}, {"visible": False}),
         ({}, {"playing": False}), ({"elapsed_us": 300_000_000}, {}), ({"seconds": 130}, {})]]
     assert [(result.credited, result.note) for result in taken] == [
         (15, "accepted"), (15, "accepted"), (0, "hidden"), (0, "paused"), (0, "late"), (2, "accepted")]
-    declined = [_compare(db, clock, bench, _case(**case), {**BEAT, **beat}) for case, beat in [
+    declined = [assert_both_ways_agree(db, clock, bench, _case(**case), {**BEAT, **beat}) for case, beat in [
         ({"closed": True}, {}), ({}, {"seq": 1}), ({"elapsed_us": 9_999_999}, {}),
         ({"min_seconds": 30}, {"position": 118.5})]]
     assert [fast for _checked, fast in declined] == [None] * 4

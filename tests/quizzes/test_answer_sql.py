@@ -53,7 +53,8 @@ def _rows(db, attempt_id):
     return [tuple(row) for row in items], db.session.scalar(select(Attempt.status).where(Attempt.id == attempt_id))
 
 
-def _compare(db, clock, ids, case, payload, position=1):
+def assert_both_ways_agree(db, clock, ids, case, payload, position=1):
+    """Answer each way on the same rows; asserts they agree; returns (checked way's outcome, statement's)."""
     member_id, attempt_id, token, _item_id, _question_id, digest = ids
     _set(db, clock, ids, case)
     try:
@@ -111,31 +112,31 @@ OPEN = {"kind": QuestionKind.SINGLE, "options": 4, "reversed": True, "status": A
 @example(case={**OPEN, "deadline_in": -3}, payload={"choices": ["a"], "text": None})  # within the grace
 @example(case={**OPEN, "deadline_in": -4}, payload={"choices": ["a"], "text": None})  # past it
 def test_the_one_statement_stores_what_the_checked_way_stores_or_declines(db, bench, clock, case, payload):
-    _compare(db, clock, bench, case, payload)
+    assert_both_ways_agree(db, clock, bench, case, payload)
 
 
 def test_the_common_answers_are_taken_and_the_rest_declined(db, bench, clock):
     """The cases the statement is for are taken (not all declined, which would pass the comparison), and
     what it stores is the option order's, not the letters'."""
-    taken = [_compare(db, clock, bench, {**OPEN, **case}, {"choices": None, "text": None, **payload})[1]
+    taken = [assert_both_ways_agree(db, clock, bench, {**OPEN, **case}, {"choices": None, "text": None, **payload})[1]
              for case, payload in [({}, {"choices": ["b"]}), ({"kind": QuestionKind.MULTIPLE}, {"choices": ["d", "a"]}),
                                    ({"kind": QuestionKind.FILL_BLANK}, {"text": " 党章 "})]]
     assert taken == [clock.moment] * 3
     stored = db.session.scalar(select(AttemptItem.response).where(AttemptItem.id == bench[3]))
     assert stored == ["党章"]
-    _compare(db, clock, bench, {**OPEN, "kind": QuestionKind.MULTIPLE}, {"choices": ["d", "a"], "text": None})
+    assert_both_ways_agree(db, clock, bench, {**OPEN, "kind": QuestionKind.MULTIPLE}, {"choices": ["d", "a"], "text": None})
     assert db.session.scalar(select(AttemptItem.response).where(AttemptItem.id == bench[3])) == [0, 3]
-    _compare(db, clock, bench, {**OPEN, "kind": QuestionKind.MULTIPLE, "reversed": False},
+    assert_both_ways_agree(db, clock, bench, {**OPEN, "kind": QuestionKind.MULTIPLE, "reversed": False},
              {"choices": ["d", "b"], "text": None})
     assert db.session.scalar(select(AttemptItem.response).where(AttemptItem.id == bench[3])) == [1, 3]
-    declined = [_compare(db, clock, bench, {**OPEN, **case}, {"choices": ["a"], "text": None, **payload}, position)
+    declined = [assert_both_ways_agree(db, clock, bench, {**OPEN, **case}, {"choices": ["a"], "text": None, **payload}, position)
                 for case, payload, position in [({"status": AttemptStatus.SUBMITTED}, {}, 1), ({}, {}, 99),
                                                 ({"deadline_in": -4}, {}, 1), ({}, {"choices": ["e"]}, 1)]]
     assert declined == [("finished", None), ("unknown_item", None), ("time_up", None), ("bad_answer", None)]
 
 
 def test_a_text_answer_is_stored_as_json_the_checked_way_reads(db, bench, clock):
-    _compare(db, clock, bench, {**OPEN, "kind": QuestionKind.FILL_BLANK}, {"choices": None, "text": '引号" \\ 和'})
+    assert_both_ways_agree(db, clock, bench, {**OPEN, "kind": QuestionKind.FILL_BLANK}, {"choices": None, "text": '引号" \\ 和'})
     raw = db.session.connection().exec_driver_sql(
         "SELECT response::text FROM attempt_item WHERE id = %(id)s", {"id": bench[3]}).scalar()
     assert json.loads(raw) == ['引号" \\ 和']
