@@ -94,9 +94,9 @@ def prepare(url: str, members: int) -> list[dict]:
         assert import_content(ROOT / "learning" / "content" / "quizzes").ok
         assert not import_courses(ROOT / "learning" / "content" / "courses").errors
         lesson = db.session.scalar(select(Lesson).where(Lesson.kind == "text").order_by(Lesson.id))
-        # The ratio is about the common beat. Its 120 s would be reached within a longer run (--floors,
-        # --rounds 4), and then 400 beats at once would complete the lesson — the checked way, with the
-        # point and the course (about six common beats each) — so no beat here may complete it.
+        # The ratio is about the common beat. The lesson's 120 s would be reached within a longer run
+        # (--floors, --rounds 4), every session's in the same round, and each completing beat goes the
+        # checked way with the point and the course (about six common beats): none may complete it here.
         lesson.min_seconds = 86_400
         committee = create_organisation("市委", OrgKind.COMMITTEE)
         branches = [create_organisation(f"支部{i}", OrgKind.BRANCH, committee) for i in range(20)]
