@@ -79,17 +79,17 @@ def test_a_folder_is_shared_by_two_caches_as_by_two_workers(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
-def _compute_in_a_process(app, folder, log, started):
+def _compute_in_a_process(app, folder, log, ready):
     from learning.cache import FileCache
 
     with app.app_context():
         app.extensions["learning-cache"] = FileCache(folder)
-        started.wait()
+        ready.wait(30)  # all four ask together, however late the machine started each
 
         def compute():
             with open(log, "a") as out:
                 out.write(f"{os.getpid()}\n")
-            time.sleep(1.5)  # long enough that all four have asked, even on a loaded machine
+            time.sleep(1.5)  # long enough that the other three, past the barrier with it, have asked
             return {"by": os.getpid()}
 
         answer = shared("rankings:city", compute)
@@ -102,12 +102,11 @@ def test_processes_sharing_a_folder_compute_a_page_once(app, tmp_path):
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    log, started = tmp_path / "computed", context.Event()
-    processes = [context.Process(target=_compute_in_a_process, args=(app, str(tmp_path / "cache"), log, started))
+    log, ready = tmp_path / "computed", context.Barrier(4)
+    processes = [context.Process(target=_compute_in_a_process, args=(app, str(tmp_path / "cache"), log, ready))
                  for _ in range(4)]
     for process in processes:
         process.start()
-    started.set()
     for process in processes:
         process.join(30)
     assert [p.exitcode for p in processes] == [0] * 4
