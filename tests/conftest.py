@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from werkzeug.serving import make_server
 
 from learning import create_app
@@ -24,6 +25,11 @@ from learning.extensions import db as _db
 from learning.extensions import limiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Property tests (hypothesis): CI runs the same examples every time, so a failure there is one a developer
+# can run again; elsewhere new ones each run. No example database is kept between runs.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("local", database=None)
+hypothesis_settings.load_profile("ci" if IN_CI else "local")
 DB_KIND = os.environ.get("LEARNING_TEST_DB", "sqlite")
 PG_URL = os.environ.get("LEARNING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -12,8 +12,8 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
 from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
 
 from learning.api.problems import PROBLEM_MIME, problem
 
